@@ -1,0 +1,612 @@
+/*
+ * gitstrap.h: the one internal header.
+ *
+ * Every module's public functions are declared here. No third-party header
+ * is included: library objects are opaque forward declarations, and each
+ * library's header is included by the one .c file that owns that library.
+ */
+#ifndef GITSTRAP_H
+#define GITSTRAP_H
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define GS_HEXLEN	40		/* a commit id in hex */
+#define GS_RELIDLEN	64		/* room for a release id */
+
+/* ------------------------------------------------------------------ */
+/* error.c: one error type for the whole codebase (STYLE.md section 4) */
+
+enum gs_esrc {
+	GS_E_SYS,
+	GS_E_GIT,
+	GS_E_HTTP,
+	GS_E_ARCHIVE,
+	GS_E_YAML,
+	GS_E_CONFIG,
+	GS_E_CHILD,
+	GS_E_RUNTIME		/* our own checks: limits, bad state on disk */
+};
+
+struct gs_error {
+	enum gs_esrc	 src;
+	int		 code;		/* errno, git rc, CURLcode, ARCHIVE_*, exit status */
+	char		 msg[512];	/* one line: "what: why" */
+};
+
+int	gs_error_set(struct gs_error *, enum gs_esrc, int, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));	/* always returns -1 */
+int	gs_error_sys(struct gs_error *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));	/* adds strerror(errno) */
+void	gs_error_prefix(struct gs_error *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	gs_error_clear(struct gs_error *);
+/* exit status for an error: 2 for config/usage problems, else 1 */
+int	gs_error_exit_code(const struct gs_error *);
+
+/*
+ * A list of diagnostics, for parsers that collect every problem before
+ * failing (config, recipe). Each entry is one line "FILE:LINE:COL: message".
+ */
+struct gs_diag {
+	char	**msgs;
+	size_t	  n;
+};
+void	diag_add(struct gs_diag *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	diag_addat(struct gs_diag *, const char *file, int line, int col,
+	    const char *, ...) __attribute__((format(printf, 5, 6)));
+void	diag_free(struct gs_diag *);
+/* if the list is non-empty: copy its first line into err and return -1 */
+int	diag_to_error(struct gs_error *, const struct gs_diag *);
+
+/* ------------------------------------------------------------------ */
+/* log.c: one line per event, logfmt or JSON lines, on stderr */
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG
+};
+enum log_format {
+	LOG_FORMAT_TEXT = 0,
+	LOG_FORMAT_JSON
+};
+
+void	log_init(const char *procname, enum log_level, enum log_format);
+void	log_set(enum log_level, enum log_format);
+int	log_level_parse(const char *, enum log_level *);
+int	log_format_parse(const char *, enum log_format *);
+/* register a secret: any occurrence in a later log line is replaced */
+void	log_add_secret(const char *);
+void	log_warn(const char *ev, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_warnx(const char *ev, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_info(const char *ev, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_debug(const char *ev, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_error(const char *ev, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+__attribute__((noreturn)) void fatal(const char *ev, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+__attribute__((noreturn)) void fatalx(const char *ev, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* is a debug line wanted? (to skip building expensive messages) */
+int	log_debugging(void);
+
+/* ------------------------------------------------------------------ */
+/* xmalloc.c: allocation never fails (fatal on out of memory) */
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 xvasprintf(char **, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
+
+/* ------------------------------------------------------------------ */
+/* util.c: pure helpers and small file-system helpers */
+
+/* "90", "30s", "5m", "1h", "1h30m" -> milliseconds; -1 and a reason on error */
+int	util_parse_duration(const char *, int64_t *out, const char **why);
+/* "4096", "512K", "20M", "4G", "1T" (powers of 1024) -> bytes */
+int	util_parse_size(const char *, uint64_t *out, const char **why);
+/* "10%" or "10" -> percent 0..100 */
+int	util_parse_percent(const char *, int *out, const char **why);
+/* base-10 integer in [min, max], whole string; -1 and a reason on error */
+int	util_strtonum(const char *, long long min, long long max,
+	    long long *out, const char **why);
+int	util_is_hex_id(const char *);		/* 40 lowercase/uppercase hex */
+
+/* RFC 3339 UTC "2026-11-23T09:30:00Z" */
+void	util_time_rfc3339(time_t, char buf[32]);
+/* compact UTC "20261123T093000Z" (backup names, release ids) */
+void	util_time_compact(time_t, char buf[32]);
+int	util_parse_rfc3339(const char *, time_t *out);
+/* monotonic milliseconds */
+int64_t	util_now_ms(void);
+
+/* URL without "user:password@"; always a new string */
+char	*util_redact_url(const char *);
+/* userinfo of a URL ("user", "pass"); NULL parts when absent */
+void	util_url_userinfo(const char *url, char **user, char **pass);
+
+int	util_mkdir_p(const char *, mode_t, struct gs_error *);
+int	util_rm_rf(const char *, struct gs_error *);
+/* write dir/name through dir/.name.tmp + fsync + rename + fsync(dir) */
+int	util_write_atomic(const char *dir, const char *name, const void *,
+	    size_t, mode_t, struct gs_error *);
+/* whole file, NUL-terminated; fails when larger than max */
+int	util_read_file(const char *, size_t max, char **out, size_t *lenp,
+	    struct gs_error *);
+/* the file's content without one trailing newline (password_file) */
+int	util_read_secret(const char *, char **out, struct gs_error *);
+int	util_fsync_dir(const char *, struct gs_error *);
+char	*util_path_join(const char *, const char *);
+int	util_exists(const char *);
+int	util_is_dir(const char *);		/* a real directory, not a link */
+
+/* ------------------------------------------------------------------ */
+/* yml.c: libyaml -> a small tree of our own, with positions */
+
+enum yml_type {
+	YML_SCALAR,
+	YML_SEQ,
+	YML_MAP
+};
+
+struct yml_node {
+	enum yml_type		  type;
+	int			  line, col;	/* 1-based */
+	char			 *str;		/* YML_SCALAR: the value */
+	size_t			  len;		/* YML_SCALAR: its length */
+	int			  quoted;	/* YML_SCALAR: not a plain scalar */
+	const char		 *tag;		/* explicit tag, or NULL */
+	size_t			  n;		/* YML_SEQ items, YML_MAP pairs */
+	struct yml_node		**items;	/* YML_SEQ */
+	struct yml_node		**keys;		/* YML_MAP: scalar keys */
+	struct yml_node		**vals;		/* YML_MAP */
+};
+
+struct yml_doc {
+	char			*file;		/* name used in messages */
+	struct yml_node		*root;		/* NULL for an empty document */
+};
+
+/*
+ * Parse one YAML document. Syntax errors, duplicate keys, non-scalar keys,
+ * too many nodes (alias bombs) or too deep nesting fail with
+ * "FILE:LINE:COL: message" in err (src GS_E_YAML).
+ */
+int	yml_parse(struct yml_doc **out, const char *file, const char *buf,
+	    size_t len, struct gs_error *);
+void	yml_free(struct yml_doc *);
+/* value for key in a map node, or NULL */
+struct yml_node	*yml_get(const struct yml_node *, const char *);
+const char	*yml_type_name(enum yml_type);
+/* YAML 1.1/1.2 booleans: true/false/yes/no/on/off; -1 when not one */
+int	yml_bool(const struct yml_node *);
+
+/* ------------------------------------------------------------------ */
+/* config.c: the typed model of gitstrap.yml (DESIGN.md) */
+
+struct gs_kv {
+	char	*key;
+	char	*val;
+};
+
+struct gs_strlist {
+	char	**v;
+	size_t	  n;
+};
+
+struct gs_auth {
+	char	*username;
+	char	*password;		/* a literal: accepted, with a warning */
+	char	*password_file;
+	char	*password_env;
+	char	*ssh_key;
+	char	*ssh_known_hosts;
+};
+
+struct gs_repo_conf {
+	char		*url;		/* as written (may hold userinfo) */
+	char		*ref;		/* branch, tag, full ref or commit id */
+	int		 depth;		/* 0 = full history */
+	struct gs_auth	 auth;
+};
+
+struct gs_service_conf {
+	struct gs_repo_conf	 repo;
+	char			*recipe;	/* NULL = no recipe */
+	struct gs_kv		*vars;
+	size_t			 nvars;
+	int			 follow;
+};
+
+struct gs_unpack_conf {
+	char	*archive;		/* path of the blob in the data tree */
+	int	 strip_components;
+	char	*to;			/* subdir of the release; NULL = top */
+};
+
+struct gs_health_conf {
+	char	*url;			/* NULL = no health check */
+	long	 expect;		/* HTTP status, default 200 */
+	int64_t	 timeout_ms;
+	int	 retries;
+};
+
+struct gs_data_conf {
+	struct gs_repo_conf	 repo;
+	char			*target;	/* absolute path of the web root */
+	struct gs_unpack_conf	*unpack;
+	size_t			 nunpack;
+	uint64_t		 max_bytes;
+	uint64_t		 max_entries;
+	int			 keep_releases;
+	int64_t			 interval_ms;
+	int			 jitter_pct;
+	int64_t			 backoff_max_ms;
+	int			 max_failures;	/* 0 = never give up */
+	int64_t			 stale_after_ms;	/* 0 = never stale */
+	struct gs_strlist	 before_switch;
+	struct gs_strlist	 after_switch;
+	int64_t			 hook_timeout_ms;
+	struct gs_health_conf	 health;
+};
+
+struct gs_config {
+	char			*file;		/* where it came from */
+	char			*state_dir;
+	char			*user;
+	enum log_level		 log_level;
+	enum log_format		 log_format;
+	int			 has_service;
+	struct gs_service_conf	 service;
+	struct gs_data_conf	 data;
+	char			*notify_webhook;
+};
+
+#define GS_DEFAULT_STATE_DIR	"/var/lib/gitstrap"
+#define GS_DEFAULT_MAX_BYTES	(4ULL << 30)
+#define GS_DEFAULT_MAX_ENTRIES	1000000ULL
+#define GS_DEFAULT_KEEP		3
+#define GS_DEFAULT_INTERVAL_MS	(5 * 60 * 1000LL)
+#define GS_DEFAULT_JITTER	10
+#define GS_DEFAULT_BACKOFF_MS	(30 * 60 * 1000LL)
+#define GS_DEFAULT_HOOK_MS	(5 * 60 * 1000LL)
+
+/*
+ * Build a config from a parsed document's node (the whole document, or the
+ * `gitstrap:` key of a #cloud-config). Every problem is added to diag as
+ * "FILE:LINE:COL: message"; returns -1 when there was any, with the first
+ * in err. Environment overrides (GITSTRAP_STATE_DIR) are applied.
+ */
+int	config_from_node(struct gs_config **out, const char *file,
+	    const struct yml_node *, struct gs_diag *, struct gs_error *);
+/* read, parse and validate a file */
+int	config_load(struct gs_config **out, const char *path, struct gs_diag *,
+	    struct gs_error *);
+void	config_free(struct gs_config *);
+/* value of a var in service.vars, or NULL */
+const char *config_var(const struct gs_config *, const char *);
+
+/* ------------------------------------------------------------------ */
+/* run.c: child processes for recipe steps and hooks */
+
+struct run_opts {
+	const char	*cwd;		/* NULL = inherit */
+	char *const	*envp;		/* full environment; NULL = empty */
+	int64_t		 timeout_ms;	/* 0 = none */
+	const char	*logev;		/* event name for output lines */
+	const char	*logtag;	/* "step=3" etc., prefixed to output */
+};
+
+/*
+ * Run argv (argv[0] is looked up in PATH of envp, or /usr/local/sbin:
+ * /usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin). Output (stdout and stderr) is logged line by line at info
+ * level. Fails with GS_E_CHILD, code = exit status or 128 + signal, on a
+ * non-zero exit, a signal or a timeout (SIGTERM, then SIGKILL after 5 s).
+ */
+int	run_argv(char *const argv[], const struct run_opts *, struct gs_error *);
+/* /bin/sh -c cmd */
+int	run_shell(const char *cmd, const struct run_opts *, struct gs_error *);
+/* is the program in PATH (of the current environment)? */
+int	run_have(const char *prog);
+
+/* an environment under construction: NAME=value strings */
+struct run_env {
+	char	**v;
+	size_t	  n;
+};
+void	run_env_set(struct run_env *, const char *name, const char *val);
+void	run_env_base(struct run_env *);	/* PATH, HOME, LANG, TERM safe base */
+void	run_env_free(struct run_env *);
+
+/* ------------------------------------------------------------------ */
+/* recipe.c: recipe YAML -> steps -> run */
+
+enum recipe_action {
+	RECIPE_PACKAGES,
+	RECIPE_COPY,
+	RECIPE_TEMPLATE,
+	RECIPE_RUN,
+	RECIPE_SERVICE
+};
+
+struct recipe_step {
+	enum recipe_action	 action;
+	char			*name;		/* optional */
+	int			 line, col;
+	/* packages: common list, or per manager lists */
+	struct gs_strlist	 pkgs;		/* common */
+	struct gs_strlist	 pkgs_apt, pkgs_dnf, pkgs_yum, pkgs_apk;
+	/* copy: from (service checkout), to; template: src, dest */
+	char			*from, *to;
+	char			*mode;		/* optional octal "0644" */
+	/* run */
+	char			*cmd;
+	/* service */
+	char			*svc_name;
+	char			*svc_state;	/* started|stopped|restarted|reloaded */
+	int			 svc_enabled;	/* -1 unset, 0, 1 */
+	/* guards and options */
+	char			*creates;
+	char			*unless;
+	int64_t			 timeout_ms;	/* 0 = default */
+	struct gs_kv		*env;
+	size_t			 nenv;
+};
+
+struct recipe {
+	char			*file;
+	char			*name;
+	struct gs_kv		*vars;		/* defaults */
+	size_t			 nvars;
+	struct recipe_step	*steps;
+	size_t			 nsteps;
+};
+
+/* what a recipe runs with */
+struct recipe_ctx {
+	const char		*service_dir;	/* the service checkout */
+	const char		*service_commit;
+	const struct gs_kv	*vars;		/* service.vars (override) */
+	size_t			 nvars;
+	int64_t			 default_timeout_ms;
+};
+
+int	recipe_parse(struct recipe **out, const char *file, const char *buf,
+	    size_t len, struct gs_diag *, struct gs_error *);
+int	recipe_load(struct recipe **out, const char *path, struct gs_diag *,
+	    struct gs_error *);
+void	recipe_free(struct recipe *);
+/*
+ * Find a recipe by config value: a path inside the service checkout when it
+ * has a '/' or ends in .yml, else a shipped name looked up in
+ * GITSTRAP_RECIPES_DIR (colon-separated) or GS_RECIPES_DIR. *out is an
+ * allocated path. Unknown name: GS_E_CONFIG.
+ */
+int	recipe_find(char **out, const char *name, const char *service_dir,
+	    struct gs_error *);
+/* "{{ name }}" substitution from vars; unknown name is an error */
+int	recipe_expand(char **out, const char *in, const struct gs_kv *,
+	    size_t, struct gs_error *);
+/* merged vars: recipe defaults, then ctx vars over them; caller frees */
+void	recipe_vars(struct gs_kv **out, size_t *nout, const struct recipe *,
+	    const struct recipe_ctx *);
+void	kv_free(struct gs_kv *, size_t);
+int	recipe_run(const struct recipe *, const struct recipe_ctx *,
+	    struct gs_error *);
+
+/* ------------------------------------------------------------------ */
+/* repo.c: everything libgit2 */
+
+struct gs_repo;
+
+/* where a ref points on the remote */
+struct repo_remote_ref {
+	char	name[256];		/* full ref name, e.g. refs/heads/main */
+	char	oid[GS_HEXLEN + 1];	/* what the ref names (tag or commit) */
+	char	commit[GS_HEXLEN + 1];	/* peeled commit, when advertised */
+};
+
+/* git://github.com/... -> https://github.com/...; NULL when unchanged */
+char	*repo_rewrite_url(const char *url);
+/* classify a ref: 1 = full commit id, 0 = a name */
+int	repo_ref_is_commit(const char *ref);
+/* may this URL be fetched shallow with this libgit2? (why when not) */
+int	repo_shallow_ok(const char *url, const char **why);
+
+/* open (creating) a bare repository at gitdir for this remote */
+int	repo_open(struct gs_repo **out, const char *gitdir,
+	    const struct gs_repo_conf *, const char *what, struct gs_error *);
+void	repo_free(struct gs_repo *);
+/* ask the remote where the ref points, with no object transfer */
+int	repo_ls_remote(struct gs_repo *, struct repo_remote_ref *out,
+	    struct gs_error *);
+/*
+ * Make the configured ref's commit present locally (fetching only when it
+ * is not) and return its id. A commit id ref needs no ls-remote when it is
+ * already here. *fetched says whether objects were transferred.
+ */
+int	repo_update(struct gs_repo *, char out[GS_HEXLEN + 1], int *fetched,
+	    struct gs_error *);
+/* write the commit's tree into dir (which must not exist) */
+int	repo_export_tree(struct gs_repo *, const char *commit, const char *dir,
+	    uint64_t max_bytes, uint64_t max_entries, struct gs_error *);
+/* a blob's content at path in commit; valid until repo_blob_free */
+struct repo_blob;
+int	repo_blob_open(struct repo_blob **out, struct gs_repo *,
+	    const char *commit, const char *path, struct gs_error *);
+const void *repo_blob_data(const struct repo_blob *, size_t *lenp);
+const char *repo_blob_id(const struct repo_blob *);
+void	repo_blob_free(struct repo_blob *);
+/* expand a (short) commit id in the bare repository at gitdir */
+int	repo_expand_commit(const char *gitdir, const char *prefix,
+	    char out[GS_HEXLEN + 1], struct gs_error *);
+/* git's SHA-1 of a buffer (as a blob): a stable fingerprint */
+void	repo_hash_buf(const void *, size_t, char out[GS_HEXLEN + 1]);
+
+int	repo_lib_init(void);
+void	repo_lib_shutdown(void);
+const char *repo_lib_version(void);
+
+/* ------------------------------------------------------------------ */
+/* http.c: the one libcurl wrapper */
+
+struct http_req {
+	const char	*method;	/* NULL = GET */
+	const char	*url;
+	const char	*const *headers;	/* NULL-terminated, or NULL */
+	const void	*body;
+	size_t		 bodylen;
+	int64_t		 timeout_ms;
+	size_t		 max_body;	/* 0 = 1 MiB */
+};
+
+struct http_resp {
+	long	 status;
+	char	*body;			/* NUL-terminated */
+	size_t	 len;
+};
+
+/* any status is returned; only transport failures are errors */
+int	http_do(const struct http_req *, struct http_resp *, struct gs_error *);
+void	http_resp_free(struct http_resp *);
+int	http_lib_init(void);
+void	http_lib_shutdown(void);
+
+/* ------------------------------------------------------------------ */
+/* unpack.c (data-sync/): libarchive extraction with path and size safety */
+
+struct unpack_limits {
+	uint64_t	max_bytes;	/* total over the release */
+	uint64_t	max_entries;
+	uint64_t	bytes;		/* running totals, updated */
+	uint64_t	entries;
+};
+
+/*
+ * Extract the archive held in memory (name is used in messages: the path
+ * in the data repo) into dir, which exists. strip_components as in tar,
+ * where a leading "." counts as a component. Refuses: absolute paths, "..",
+ * writing through a symlink, symlinks or hard links leading outside dir,
+ * device nodes, fifos, sockets; drops setuid/setgid/sticky bits; files
+ * end 0644/0755, dirs 0755. Errors name the archive and the entry.
+ */
+int	unpack_memory(const char *name, const void *, size_t, const char *dir,
+	    int strip_components, struct unpack_limits *, struct gs_error *);
+/* the pure path check: normalised relative path after stripping, or NULL
+ * when the entry is skipped (stripped away); -1 when refused (why set) */
+int	unpack_clean_path(const char *entry, int strip, char **out,
+	    const char **why);
+/* a link target relative to the entry's dir: does it stay inside? */
+int	unpack_link_inside(const char *entry_path, const char *target);
+
+/* ------------------------------------------------------------------ */
+/* release.c (data-sync/): release dirs and the atomic switch */
+
+/* a new release id: "<yyyymmddThhmmssZ>-<commit12>" */
+void	release_make_id(char out[GS_RELIDLEN], time_t, const char *commit);
+/* the commit part of an id (12 hex), or NULL when the name is no id */
+int	release_id_valid(const char *);
+/* the release id the target symlink points to (out empty when none) */
+int	release_current(const char *target, char out[GS_RELIDLEN],
+	    struct gs_error *);
+/* releases_dir/<id> as target: new symlink + rename; backs up a real dir */
+int	release_switch(const char *target, const char *releases_dir,
+	    const char *id, struct gs_error *);
+/* ids in releases_dir, oldest first (no .tmp/.failed); caller frees */
+int	release_list(const char *releases_dir, struct gs_strlist *out,
+	    struct gs_error *);
+/* remove all but the newest keep (never current); remove leftover .tmp */
+int	release_prune(const char *releases_dir, int keep, const char *current,
+	    struct gs_error *);
+/* releases/<id> -> releases/<id>.failed */
+int	release_mark_failed(const char *releases_dir, const char *id,
+	    struct gs_error *);
+/* chmod the tree: dirs 0755, files 0644 or 0755, no s-bits; sync it */
+int	release_seal(const char *dir, struct gs_error *);
+void	strlist_add(struct gs_strlist *, const char *);
+void	strlist_free(struct gs_strlist *);
+
+/* ------------------------------------------------------------------ */
+/* state.c: status.json, metrics.prom, last-error, the state dir lock */
+
+struct gs_status {
+	char	svc_repo[1024], svc_ref[256], svc_commit[GS_HEXLEN + 1];
+	char	svc_recipe_key[GS_HEXLEN + 1];	/* what the recipe ran for */
+	time_t	svc_recipe_ran_at;
+	char	data_repo[1024], data_ref[256], data_commit[GS_HEXLEN + 1];
+	char	data_release[GS_RELIDLEN];
+	char	data_target[1024];
+	time_t	data_published_at;
+	time_t	last_attempt, last_success;
+	int	consecutive_failures;
+	char	last_error[512];		/* empty = none */
+	uint64_t syncs_changed, syncs_unchanged, syncs_failed;
+	int64_t	 stale_after_ms;
+};
+
+int	state_load(struct gs_status *, const char *state_dir, struct gs_error *);
+int	state_save(const struct gs_status *, const char *state_dir,
+	    struct gs_error *);
+int	state_to_json(const struct gs_status *, char **out);
+/* the webhook body: {"event", "service_commit", "data_commit", ...} */
+char	*state_event_json(const struct gs_status *, const char *event,
+	    const char *error);
+/* exclusive lock on state_dir/lock; fails naming the holder's pid */
+int	state_lock(int *fdp, const char *state_dir, struct gs_error *);
+void	state_unlock(int);
+
+/* ------------------------------------------------------------------ */
+/* pipeline.c: config -> git -> recipe/unpack -> release -> switch */
+
+struct gitstrap {
+	struct gs_config	*conf;
+	char			*state_dir;
+	int			 lockfd;
+	int			 once;
+	struct gs_status	 st;
+};
+
+enum pipeline_result {
+	PIPELINE_UNCHANGED,
+	PIPELINE_PUBLISHED
+};
+
+/* one full cycle: service (when due), then data; updates gs->st */
+int	pipeline_run(struct gitstrap *, enum pipeline_result *out,
+	    struct gs_error *);
+/* switch back to a release (the one before current when id is NULL) */
+int	pipeline_rollback(const char *state_dir, const char *id,
+	    struct gs_error *);
+
+/* ------------------------------------------------------------------ */
+/* sync.c (data-sync/): the resident loop; it only schedules */
+
+/* run the boot cycle, then poll until a signal says stop */
+int	sync_loop(struct gitstrap *, const char *config_path,
+	    struct gs_error *);
+/*
+ * Milliseconds until the next cycle: the interval after a success, an
+ * exponential backoff capped at backoff_max after failures (a short boot
+ * schedule while nothing ever succeeded), each with +-jitter drawn with
+ * the seed.
+ */
+int64_t	sync_next_delay(const struct gs_data_conf *, int failures,
+	    int ever_succeeded, unsigned int *seed);
+
+#endif /* GITSTRAP_H */

@@ -1,0 +1,574 @@
+/*
+ * pipeline.c: config -> git -> recipe/unpack -> release -> switch.
+ *
+ * The one code path behind boot (`run --once`), the resident loop and
+ * `gitstrap sync`. Every step is safe to repeat: leftovers of an
+ * interrupted step are removed before it is redone, and nothing touches
+ * the web root until a complete release is on disk.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gitstrap.h"
+
+/* fingerprint of what the recipe runs with: commit, recipe, vars */
+static void
+pipeline_recipe_key(const struct gs_config *conf, const char *commit,
+    char out[GS_HEXLEN + 1])
+{
+	const struct gs_service_conf	*s = &conf->service;
+	char				*buf, *tmp;
+	size_t				 i;
+
+	xasprintf(&buf, "commit %s\nrecipe %s\n", commit,
+	    s->recipe != NULL ? s->recipe : "");
+	for (i = 0; i < s->nvars; i++) {
+		xasprintf(&tmp, "%svar %s=%s\n", buf, s->vars[i].key,
+		    s->vars[i].val);
+		free(buf);
+		buf = tmp;
+	}
+	repo_hash_buf(buf, strlen(buf), out);
+	free(buf);
+}
+
+static void
+pipeline_copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src != NULL ? src : "");
+}
+
+/* replace dir by tmp: exchange the two, then remove the old one */
+static int
+pipeline_replace_dir(const char *tmp, const char *dir, struct gs_error *err)
+{
+	if (!util_exists(dir)) {
+		if (rename(tmp, dir) == -1)
+			return gs_error_sys(err, "rename %s", dir);
+		return 0;
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == -1)
+		return gs_error_sys(err, "exchange %s", dir);
+	return util_rm_rf(tmp, err);
+}
+
+static int
+pipeline_run_recipe(struct gitstrap *gs, const char *dir, const char *commit,
+    struct gs_error *err)
+{
+	const struct gs_config	*conf = gs->conf;
+	struct recipe		*rcp = NULL;
+	struct recipe_ctx	 ctx;
+	char			*path = NULL;
+	int64_t			 t0 = util_now_ms();
+	int			 ret = -1;
+
+	if (recipe_find(&path, conf->service.recipe, dir, err) == -1 ||
+	    recipe_load(&rcp, path, NULL, err) == -1)
+		goto out;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.service_dir = dir;
+	ctx.service_commit = commit;
+	ctx.vars = conf->service.vars;
+	ctx.nvars = conf->service.nvars;
+	log_info("recipe.start", "recipe=%s commit=%.12s steps=%zu",
+	    conf->service.recipe, commit, rcp->nsteps);
+	if (recipe_run(rcp, &ctx, err) == -1)
+		goto out;
+	log_info("recipe.done", "recipe=%s commit=%.12s duration_ms=%lld",
+	    conf->service.recipe, commit, (long long)(util_now_ms() - t0));
+	ret = 0;
+out:
+	recipe_free(rcp);
+	free(path);
+	return ret;
+}
+
+/* service: fetch, check out, run the recipe when something changed */
+static int
+pipeline_service(struct gitstrap *gs, struct gs_error *err)
+{
+	const struct gs_config	*conf = gs->conf;
+	struct gs_status	*st = &gs->st;
+	struct gs_repo		*repo = NULL;
+	char			 commit[GS_HEXLEN + 1], key[GS_HEXLEN + 1];
+	char			*gitdir, *dir, *tmp;
+	int			 fetched, ret = -1;
+
+	gitdir = util_path_join(gs->state_dir, "service.git");
+	dir = util_path_join(gs->state_dir, "service");
+	xasprintf(&tmp, "%s.tmp", dir);
+	if (repo_open(&repo, gitdir, &conf->service.repo, "service", err) == -1 ||
+	    repo_update(repo, commit, &fetched, err) == -1)
+		goto out;
+	pipeline_recipe_key(conf, commit, key);
+	if (strcmp(st->svc_commit, commit) == 0 &&
+	    strcmp(st->svc_recipe_key, key) == 0 && util_is_dir(dir)) {
+		log_info("service.unchanged", "commit=%.12s", commit);
+		ret = 0;
+		goto out;
+	}
+	log_info("service.update", "commit=%.12s from=%.12s fetched=%d",
+	    commit, st->svc_commit[0] != '\0' ? st->svc_commit : "none",
+	    fetched);
+	if (util_rm_rf(tmp, err) == -1 ||
+	    repo_export_tree(repo, commit, tmp, conf->data.max_bytes,
+	    conf->data.max_entries, err) == -1 ||
+	    pipeline_replace_dir(tmp, dir, err) == -1)
+		goto out;
+	/* the checkout is new: what it ran for is unknown until it runs */
+	pipeline_copy(st->svc_commit, sizeof(st->svc_commit), commit);
+	st->svc_recipe_key[0] = '\0';
+	if (conf->service.recipe != NULL) {
+		if (pipeline_run_recipe(gs, dir, commit, err) == -1)
+			goto out;
+		st->svc_recipe_ran_at = time(NULL);
+	}
+	pipeline_copy(st->svc_recipe_key, sizeof(st->svc_recipe_key), key);
+	ret = 0;
+out:
+	if (ret == -1 && strncmp(err->msg, "service", 7) != 0 &&
+	    strncmp(err->msg, "recipe", 6) != 0)
+		gs_error_prefix(err, "service");
+	(void)util_rm_rf(tmp, NULL);
+	repo_free(repo);
+	free(gitdir);
+	free(dir);
+	free(tmp);
+	return ret;
+}
+
+static int
+pipeline_unpack(struct gs_repo *repo, const struct gs_data_conf *d,
+    const char *commit, const char *dir, struct gs_error *err)
+{
+	struct unpack_limits	 lim;
+	struct repo_blob	*blob = NULL;
+	const void		*buf;
+	char			*dest;
+	size_t			 i, len;
+	int			 rc;
+
+	memset(&lim, 0, sizeof(lim));
+	lim.max_bytes = d->max_bytes;
+	lim.max_entries = d->max_entries;
+	if (mkdir(dir, 0755) == -1)
+		return gs_error_sys(err, "mkdir %s", dir);
+	for (i = 0; i < d->nunpack; i++) {
+		const struct gs_unpack_conf *u = &d->unpack[i];
+
+		if (repo_blob_open(&blob, repo, commit, u->archive, err) == -1)
+			return -1;
+		buf = repo_blob_data(blob, &len);
+		dest = u->to != NULL ? util_path_join(dir, u->to) :
+		    xstrdup(dir);
+		rc = util_mkdir_p(dest, 0755, err);
+		if (rc == 0) {
+			log_debug("unpack.start", "archive=%s blob=%.12s "
+			    "bytes=%zu", u->archive, repo_blob_id(blob), len);
+			rc = unpack_memory(u->archive, buf, len, dest,
+			    u->strip_components, &lim, err);
+		}
+		free(dest);
+		repo_blob_free(blob);
+		if (rc == -1)
+			return -1;
+	}
+	log_debug("unpack.done", "entries=%llu bytes=%llu",
+	    (unsigned long long)lim.entries, (unsigned long long)lim.bytes);
+	return 0;
+}
+
+static void
+pipeline_hook_env(struct run_env *env, const char *reldir, const char *commit,
+    const char *id)
+{
+	run_env_base(env);
+	run_env_set(env, "GITSTRAP_RELEASE_DIR", reldir);
+	run_env_set(env, "GITSTRAP_RELEASE", id);
+	run_env_set(env, "GITSTRAP_DATA_COMMIT", commit);
+}
+
+static int
+pipeline_hooks(const struct gs_strlist *hooks, const char *which,
+    const struct gs_data_conf *d, const char *reldir, const char *commit,
+    const char *id, struct gs_error *err)
+{
+	struct run_env	 env = { NULL, 0 };
+	struct run_opts	 ro;
+	char		 tag[64];
+	size_t		 i;
+	int		 ret = 0;
+
+	if (hooks->n == 0)
+		return 0;
+	pipeline_hook_env(&env, reldir, commit, id);
+	for (i = 0; i < hooks->n && ret == 0; i++) {
+		memset(&ro, 0, sizeof(ro));
+		snprintf(tag, sizeof(tag), "hook=%s index=%zu", which, i);
+		ro.cwd = reldir;
+		ro.envp = env.v;
+		ro.timeout_ms = d->hook_timeout_ms;
+		ro.logev = "hook.output";
+		ro.logtag = tag;
+		log_info("hook.start", "hook=%s index=%zu release=%s", which, i,
+		    id);
+		if (run_shell(hooks->v[i], &ro, err) == -1) {
+			gs_error_prefix(err, "%s hook \"%s\"", which,
+			    hooks->v[i]);
+			ret = -1;
+		}
+	}
+	run_env_free(&env);
+	return ret;
+}
+
+/* GET the health URL until it answers as expected, or retries run out */
+static int
+pipeline_health(const struct gs_health_conf *h, struct gs_error *err)
+{
+	struct http_req		 req;
+	struct http_resp	 resp;
+	int			 attempt;
+
+	memset(&req, 0, sizeof(req));
+	req.url = h->url;
+	req.timeout_ms = h->timeout_ms;
+	for (attempt = 0; attempt <= h->retries; attempt++) {
+		if (attempt > 0)
+			sleep(1);
+		if (http_do(&req, &resp, err) == -1) {
+			log_info("health.retry", "attempt=%d err=\"%s\"",
+			    attempt + 1, err->msg);
+			continue;
+		}
+		http_resp_free(&resp);
+		if (resp.status == h->expect) {
+			log_info("health.ok", "url=%s status=%ld", h->url,
+			    resp.status);
+			return 0;
+		}
+		gs_error_set(err, GS_E_HTTP, (int)resp.status, "%s: status %ld, "
+		    "expected %ld", h->url, resp.status, h->expect);
+		log_info("health.retry", "attempt=%d err=\"%s\"", attempt + 1,
+		    err->msg);
+	}
+	gs_error_prefix(err, "health check failed after %d attempts",
+	    h->retries + 1);
+	return -1;
+}
+
+/* after a failed gate: serve the previous release again */
+static void
+pipeline_undo_switch(const struct gs_data_conf *d, const char *releases,
+    const char *prev, const char *id)
+{
+	struct gs_error	e2;
+
+	if (prev[0] != '\0') {
+		if (release_switch(d->target, releases, prev, &e2) == -1)
+			log_error("rollback.failed", "release=%s err=\"%s\"",
+			    prev, e2.msg);
+		else
+			log_warnx("rollback", "release=%s failed=%s", prev, id);
+	} else if (unlink(d->target) == -1 && errno != ENOENT)
+		log_warn("rollback.failed", "target=%s", d->target);
+	if (release_mark_failed(releases, id, &e2) == -1)
+		log_warnx("release.mark_failed", "release=%s err=\"%s\"", id,
+		    e2.msg);
+}
+
+static int
+pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
+    const char *commit, const char *prev, struct gs_error *err)
+{
+	const struct gs_data_conf	*d = &gs->conf->data;
+	struct gs_status		*st = &gs->st;
+	char				 id[GS_RELIDLEN];
+	char				*releases, *reldir = NULL, *tmp = NULL;
+	int64_t				 t0 = util_now_ms();
+	int				 ret = -1;
+
+	releases = util_path_join(gs->state_dir, "releases");
+	if (util_mkdir_p(releases, 0755, err) == -1)
+		goto out;
+	release_make_id(id, time(NULL), commit);
+	reldir = util_path_join(releases, id);
+	xasprintf(&tmp, "%s.tmp", reldir);
+	if (util_is_dir(reldir)) {
+		/* renamed into place only when complete: reuse it */
+		log_info("release.reuse", "release=%s", id);
+	} else {
+		if (util_rm_rf(tmp, err) == -1)
+			goto out;
+		log_info("release.build", "release=%s commit=%.12s archives=%zu",
+		    id, commit, d->nunpack);
+		if (d->nunpack == 0) {
+			if (repo_export_tree(repo, commit, tmp, d->max_bytes,
+			    d->max_entries, err) == -1)
+				goto out;
+		} else if (pipeline_unpack(repo, d, commit, tmp, err) == -1)
+			goto out;
+		if (release_seal(tmp, err) == -1)
+			goto out;
+		if (rename(tmp, reldir) == -1) {
+			gs_error_sys(err, "rename %s", reldir);
+			goto out;
+		}
+	}
+	if (pipeline_hooks(&d->before_switch, "before_switch", d, reldir,
+	    commit, id, err) == -1) {
+		gs_error_prefix(err, "release %s vetoed", id);
+		if (release_mark_failed(releases, id, NULL) == -1)
+			log_warnx("release.mark_failed", "release=%s", id);
+		goto out;
+	}
+	if (release_switch(d->target, releases, id, err) == -1)
+		goto out;
+	log_info("switch", "target=%s release=%s previous=%s", d->target, id,
+	    prev[0] != '\0' ? prev : "none");
+	if (pipeline_hooks(&d->after_switch, "after_switch", d, reldir,
+	    commit, id, err) == -1)
+		goto published;
+	if (d->health.url != NULL && pipeline_health(&d->health, err) == -1) {
+		pipeline_undo_switch(d, releases, prev, id);
+		gs_error_prefix(err, "release %s", id);
+		goto out;
+	}
+	ret = 0;
+published:
+	/* switched: the state says so even when an after_switch hook failed */
+	pipeline_copy(st->data_commit, sizeof(st->data_commit), commit);
+	pipeline_copy(st->data_release, sizeof(st->data_release), id);
+	st->data_published_at = time(NULL);
+	if (ret == 0)
+		log_info("publish", "release=%s commit=%.12s target=%s "
+		    "duration_ms=%lld", id, commit, d->target,
+		    (long long)(util_now_ms() - t0));
+	{
+		struct gs_error	e2;
+
+		if (release_prune(releases, d->keep_releases, id, &e2) == -1)
+			log_warnx("release.prune", "err=\"%s\"", e2.msg);
+	}
+out:
+	if (tmp != NULL)
+		(void)util_rm_rf(tmp, NULL);
+	free(tmp);
+	free(reldir);
+	free(releases);
+	return ret;
+}
+
+/* data: fetch; when the ref moved, build a release and switch to it */
+static int
+pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
+    struct gs_error *err)
+{
+	const struct gs_data_conf	*d = &gs->conf->data;
+	struct gs_repo			*repo = NULL;
+	char				 commit[GS_HEXLEN + 1];
+	char				 cur[GS_RELIDLEN], *gitdir, *reldir;
+	int				 fetched, ret = -1;
+
+	*out = PIPELINE_UNCHANGED;
+	gitdir = util_path_join(gs->state_dir, "data.git");
+	if (repo_open(&repo, gitdir, &d->repo, "data", err) == -1 ||
+	    repo_update(repo, commit, &fetched, err) == -1)
+		goto out;
+	if (release_current(d->target, cur, err) == -1)
+		goto out;
+	if (cur[0] != '\0') {
+		xasprintf(&reldir, "%s/releases/%s", gs->state_dir, cur);
+		/* the id names its commit: unchanged even if status was lost */
+		if (util_is_dir(reldir) && strlen(cur) > 12 &&
+		    strncmp(cur + strlen(cur) - 12, commit, 12) == 0) {
+			free(reldir);
+			log_info("unchanged", "release=%s commit=%.12s", cur,
+			    commit);
+			pipeline_copy(gs->st.data_commit,
+			    sizeof(gs->st.data_commit), commit);
+			pipeline_copy(gs->st.data_release,
+			    sizeof(gs->st.data_release), cur);
+			ret = 0;
+			goto out;
+		}
+		free(reldir);
+	}
+	log_info("data.update", "commit=%.12s fetched=%d current=%s", commit,
+	    fetched, cur[0] != '\0' ? cur : "none");
+	if (pipeline_publish(gs, repo, commit, cur, err) == -1)
+		goto out;
+	*out = PIPELINE_PUBLISHED;
+	ret = 0;
+out:
+	if (ret == -1 && strncmp(err->msg, "data", 4) != 0)
+		gs_error_prefix(err, "data");
+	repo_free(repo);
+	free(gitdir);
+	return ret;
+}
+
+static void
+pipeline_notify(struct gitstrap *gs, const char *event, const char *error)
+{
+	struct http_req		 req;
+	struct http_resp	 resp;
+	struct gs_error		 err;
+	const char		*hdrs[] = { "Content-Type: application/json",
+	    NULL };
+	char			*body;
+
+	if (gs->conf->notify_webhook == NULL)
+		return;
+	body = state_event_json(&gs->st, event, error);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = gs->conf->notify_webhook;
+	req.headers = hdrs;
+	req.body = body;
+	req.bodylen = strlen(body);
+	req.timeout_ms = 10000;
+	if (http_do(&req, &resp, &err) == -1)
+		log_warnx("notify.failed", "err=\"%s\"", err.msg);
+	else {
+		if (resp.status >= 400)
+			log_warnx("notify.failed", "status=%ld", resp.status);
+		http_resp_free(&resp);
+	}
+	free(body);
+}
+
+static void
+pipeline_describe(struct gitstrap *gs)
+{
+	const struct gs_config	*conf = gs->conf;
+	struct gs_status	*st = &gs->st;
+	char			*u;
+
+	if (conf->has_service) {
+		u = util_redact_url(conf->service.repo.url);
+		pipeline_copy(st->svc_repo, sizeof(st->svc_repo), u);
+		pipeline_copy(st->svc_ref, sizeof(st->svc_ref),
+		    conf->service.repo.ref);
+		free(u);
+	}
+	u = util_redact_url(conf->data.repo.url);
+	pipeline_copy(st->data_repo, sizeof(st->data_repo), u);
+	pipeline_copy(st->data_ref, sizeof(st->data_ref), conf->data.repo.ref);
+	pipeline_copy(st->data_target, sizeof(st->data_target),
+	    conf->data.target);
+	st->stale_after_ms = conf->data.stale_after_ms;
+	free(u);
+}
+
+int
+pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
+    struct gs_error *err)
+{
+	struct gs_status	*st = &gs->st;
+	struct gs_error		 serr;
+	int			 rc;
+
+	*out = PIPELINE_UNCHANGED;
+	st->last_attempt = time(NULL);
+	pipeline_describe(gs);
+	rc = gs->conf->has_service ? pipeline_service(gs, err) : 0;
+	if (rc == 0)
+		rc = pipeline_data(gs, out, err);
+	if (rc == 0) {
+		st->last_success = time(NULL);
+		st->consecutive_failures = 0;
+		st->last_error[0] = '\0';
+		if (*out == PIPELINE_PUBLISHED)
+			st->syncs_changed++;
+		else
+			st->syncs_unchanged++;
+	} else {
+		st->consecutive_failures++;
+		st->syncs_failed++;
+		pipeline_copy(st->last_error, sizeof(st->last_error), err->msg);
+	}
+	if (state_save(st, gs->state_dir, &serr) == -1) {
+		if (rc == 0) {
+			*err = serr;
+			rc = -1;
+		} else
+			log_error("state.save", "err=\"%s\"", serr.msg);
+	}
+	if (rc == 0 && *out == PIPELINE_PUBLISHED)
+		pipeline_notify(gs, "publish", NULL);
+	else if (rc == -1)
+		pipeline_notify(gs, "failure", err->msg);
+	return rc;
+}
+
+int
+pipeline_rollback(const char *state_dir, const char *id,
+    struct gs_error *err)
+{
+	struct gs_status	 st;
+	struct gs_strlist	 ids = { NULL, 0 };
+	char			 cur[GS_RELIDLEN], want[GS_RELIDLEN];
+	char			 commit[GS_HEXLEN + 1];
+	char			*releases = NULL, *gitdir = NULL;
+	size_t			 i;
+	int			 ret = -1;
+
+	if (state_load(&st, state_dir, err) == -1)
+		return -1;
+	if (st.data_target[0] == '\0')
+		return gs_error_set(err, GS_E_RUNTIME, 0, "%s: nothing was "
+		    "published yet", state_dir);
+	releases = util_path_join(state_dir, "releases");
+	if (release_current(st.data_target, cur, err) == -1 ||
+	    release_list(releases, &ids, err) == -1)
+		goto out;
+	want[0] = '\0';
+	if (id != NULL) {
+		for (i = 0; i < ids.n; i++)
+			if (strcmp(ids.v[i], id) == 0)
+				pipeline_copy(want, sizeof(want), id);
+		if (want[0] == '\0') {
+			gs_error_set(err, GS_E_RUNTIME, 0, "no release %s in %s",
+			    id, releases);
+			goto out;
+		}
+	} else {
+		/* the newest release older than the current one */
+		for (i = 0; i < ids.n; i++)
+			if (cur[0] == '\0' || strcmp(ids.v[i], cur) < 0)
+				pipeline_copy(want, sizeof(want), ids.v[i]);
+		if (want[0] == '\0') {
+			gs_error_set(err, GS_E_RUNTIME, 0, "no release older "
+			    "than %s to roll back to", cur[0] != '\0' ? cur :
+			    "the current one");
+			goto out;
+		}
+	}
+	if (release_switch(st.data_target, releases, want, err) == -1)
+		goto out;
+	log_info("rollback", "target=%s release=%s previous=%s",
+	    st.data_target, want, cur[0] != '\0' ? cur : "none");
+	gitdir = util_path_join(state_dir, "data.git");
+	if (repo_expand_commit(gitdir, want + strlen(want) - 12, commit,
+	    NULL) == 0)
+		pipeline_copy(st.data_commit, sizeof(st.data_commit), commit);
+	pipeline_copy(st.data_release, sizeof(st.data_release), want);
+	st.data_published_at = time(NULL);
+	ret = state_save(&st, state_dir, err);
+out:
+	strlist_free(&ids);
+	free(releases);
+	free(gitdir);
+	return ret;
+}
