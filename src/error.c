@@ -56,7 +56,10 @@ gs_error_prefix(struct gs_error *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+	/* a long message is cut: one line of context beats none */
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old) >=
+	    (int)sizeof(err->msg))
+		err->msg[sizeof(err->msg) - 1] = '\0';
 }
 
 void

@@ -441,8 +441,8 @@ static const git_remote_head *
 repo_match_head(const git_remote_head **heads, size_t n, const char *ref,
     const git_remote_head **peeled)
 {
-	static const char	*rules[] = { "%s", "refs/%s", "refs/tags/%s",
-	    "refs/heads/%s" };
+	static const char	*rules[] = { "", "refs/", "refs/tags/",
+	    "refs/heads/" };
 	const git_remote_head	*h = NULL;
 	char			 name[512], pname[520];
 	size_t			 i, j;
@@ -452,7 +452,7 @@ repo_match_head(const git_remote_head **heads, size_t n, const char *ref,
 		if (j == 0 && strcmp(ref, "HEAD") != 0 &&
 		    strncmp(ref, "refs/", 5) != 0)
 			continue;
-		snprintf(name, sizeof(name), rules[j], ref);
+		snprintf(name, sizeof(name), "%s%s", rules[j], ref);
 		for (i = 0; i < n; i++)
 			if (strcmp(heads[i]->name, name) == 0) {
 				h = heads[i];

@@ -1,3 +1,7 @@
+# shellcheck shell=bash
+# The variables the start functions set are for the sourcing script:
+# shellcheck disable=SC2034
+#
 # servers.sh: real git and web servers on 127.0.0.1 for the integration
 # tests and the demo.
 #
@@ -65,9 +69,23 @@ track_pid() {
 	printf '%s %s\n' "$1" "$2" >>"$TMP/server.pids"
 }
 
-# _gs_group_alive PID: does process group PID have any member left?
+# _gs_group_alive PGID: does the process group have a live member left?
 _gs_group_alive() {
-	kill -0 -- "-$1" 2>/dev/null
+	local pgid=$1 f stat state pgrp
+
+	kill -0 -- "-$pgid" 2>/dev/null || return 1
+	[ -d /proc/self ] || return 0
+	# Zombies count for kill(2) but are gone for our purposes: children
+	# orphaned by the group's leader wait for init to reap them, which
+	# can take a while in a container.
+	for f in /proc/[0-9]*/stat; do
+		{ read -r stat <"$f"; } 2>/dev/null || continue
+		read -r state _ pgrp _ <<<"${stat##*) }"
+		if [ "$pgrp" = "$pgid" ] && [ "$state" != Z ]; then
+			return 0
+		fi
+	done
+	return 1
 }
 
 # _gs_ours PID NAME: is the group led by PID still the one we started?
@@ -140,6 +158,7 @@ _gs_spawn() {
 	# setsid(1) forks when its caller leads a process group, so $! is not
 	# always the server: have the shell that becomes the server say its
 	# pid before it execs.
+	# shellcheck disable=SC2016
 	setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@" \
 	    </dev/null >>"$log" 2>&1 &
 	if ! wait_for -t 10 test -s "$pidf"; then
@@ -277,10 +296,10 @@ make_data_tarball() {
 # GIT_DAEMON_URL (repos at $GIT_DAEMON_URL/NAME.git) and GIT_DAEMON_PID;
 # the daemon logs to $TMP/git-daemon.log.
 start_git_daemon() {
-	local try port log=$TMP/git-daemon.log
+	local port log=$TMP/git-daemon.log
 
 	mkdir -p "$TMP/git"
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=$(free_port) || return 1
 		_gs_spawn git-daemon "$log" "$(git --exec-path)/git-daemon" \
 		    --reuseaddr --base-path="$TMP/git" --export-all \
@@ -311,7 +330,7 @@ _gs_nginx_bin() {
 _gs_nginx_prefix() {
 	GS_NGINX_COUNT=$((GS_NGINX_COUNT + 1))
 	GS_PREFIX=$TMP/nginx-$1-$GS_NGINX_COUNT
-	mkdir -p -m 0755 "$GS_PREFIX" "$GS_PREFIX/logs" "$GS_PREFIX/tmp"
+	mkdir -m 0755 "$GS_PREFIX" "$GS_PREFIX/logs" "$GS_PREFIX/tmp"
 }
 
 # _gs_nginx_main PREFIX: the top of an nginx.conf for a foreground nginx
@@ -359,7 +378,7 @@ _gs_nginx_http() {
 # "CONFGEN PREFIX PORT" for a free port and start nginx on it, retrying
 # with another port if it cannot bind. Sets GS_PID and GS_PORT.
 _gs_nginx_start() {
-	local prefix=$1 name=$2 gen=$3 try port nginx
+	local prefix=$1 name=$2 gen=$3 port nginx
 	local -a eflag=()
 
 	nginx=$(_gs_nginx_bin)
@@ -368,7 +387,7 @@ _gs_nginx_start() {
 	if "$nginx" -h 2>&1 | grep -q -- '-e filename'; then
 		eflag=(-e "$prefix/logs/error.log")
 	fi
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=$(free_port) || return 1
 		"$gen" "$prefix" "$port" >"$prefix/nginx.conf" || return 1
 		_gs_spawn nginx "$prefix/logs/stderr.log" "$nginx" \
@@ -392,7 +411,7 @@ _gs_nginx_start() {
 # Config generator for start_http_git; GS_HTTP_SOCK and GS_HTTP_AUTH are
 # set by the caller.
 _gs_http_git_conf() {
-	local prefix=$1 port=$2 auth=
+	local prefix=$1 port=$2 auth=''
 
 	if [ -n "$GS_HTTP_AUTH" ]; then
 		auth="auth_basic \"git\";
@@ -435,7 +454,7 @@ _gs_http_git_conf() {
 # $HTTP_GIT_URL/NAME.git), HTTP_GIT_ACCESS_LOG and HTTP_GIT_PID (nginx).
 # Each call starts a new server; save the variables to use several.
 start_http_git() {
-	local auth= prefix fcgiwrap=/usr/sbin/fcgiwrap
+	local auth='' prefix fcgiwrap=/usr/sbin/fcgiwrap
 
 	while [ $# -gt 0 ]; do
 		case $1 in

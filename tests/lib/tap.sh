@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+#
 # tap.sh: TAP output and test scaffolding for the integration tests.
 #
 # Source it from a bash test script:
