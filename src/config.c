@@ -95,8 +95,14 @@ config_quote(char *out, size_t size, const char *s)
 		else
 			out[o++] = s[i];
 	}
-	if (s[i] != '\0' && o >= 3)
-		memcpy(out + o - 3, "...", 3);
+	if (s[i] != '\0' && o >= 3) {
+		/* cut before a whole character, not inside one */
+		o -= 3;
+		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+			o--;
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
 	out[o] = '\0';
 	return out;
 }
@@ -180,16 +186,20 @@ config_int(struct config_ctx *cx, const struct yml_node *n, const char *key,
 		    yml_type_name(n->type));
 		return -1;
 	}
-	if (util_strtonum(n->str, LLONG_MIN, LLONG_MAX, out, &why) == -1) {
-		if (strcmp(why, "not a number") == 0)
-			config_err(cx, n, key, "expected an integer, got \"%s\"",
-			    config_quote(q, sizeof(q), n->str));
-		else
-			config_err(cx, n, key, "bad integer \"%s\": %s",
-			    config_quote(q, sizeof(q), n->str), why);
-		return -1;
+	if (util_strtonum(n->str, LLONG_MIN, LLONG_MAX, out, &why) == 0)
+		return 0;
+	/* out of any range: let the caller's range check say so */
+	if (strcmp(why, "too large") == 0) {
+		*out = LLONG_MAX;
+		return 0;
 	}
-	return 0;
+	if (strcmp(why, "too small") == 0) {
+		*out = LLONG_MIN;
+		return 0;
+	}
+	config_err(cx, n, key, "expected an integer, got \"%s\"",
+	    config_quote(q, sizeof(q), n->str));
+	return -1;
 }
 
 /* an int in [min, INT_MAX]; minmsg says what min means */
@@ -881,11 +891,14 @@ config_load(struct gs_config **out, const char *path, struct gs_diag *diag,
     struct gs_error *err)
 {
 	struct yml_doc	*doc = NULL;
+	struct gs_error	 local;
 	char		*buf = NULL;
 	size_t		 len;
 	int		 ret = -1;
 
 	*out = NULL;
+	if (err == NULL)
+		err = &local;
 	if (util_read_file(path, CONFIG_MAX_FILE, &buf, &len, err) == -1) {
 		diag_add(diag, "%s", err->msg);
 		goto out;

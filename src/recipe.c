@@ -1435,10 +1435,12 @@ recipe_do_copy(struct recipe_runner *rr, const struct recipe_step *x,
 		else
 			dst = xstrdup(x->to);
 		recipe_split(dst, &dir, &base);
-		if (x->mode != NULL)
-			(void)recipe_mode_parse(x->mode, &mode);
-		else
-			mode = (st.st_mode & 0111) ? 0755 : 0644;
+		mode = (st.st_mode & 0111) ? 0755 : 0644;
+		if (x->mode != NULL && recipe_mode_parse(x->mode, &mode) == -1) {
+			gs_error_set(err, GS_E_CONFIG, 0, "copy: invalid mode "
+			    "\"%s\"", x->mode);
+			goto out;
+		}
 		if (util_mkdir_p(dir, 0755, err) == -1)
 			goto out;
 		if ((sfd = open(sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {

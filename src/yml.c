@@ -160,7 +160,12 @@ yml_quote(char *out, size_t size, const char *s, size_t len)
 			out[o++] = s[i];
 	}
 	if (i < len && o >= 3) {
-		memcpy(out + o - 3, "...", 3);
+		/* cut before a whole character, not inside one */
+		o -= 3;
+		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+			o--;
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
 }
@@ -451,6 +456,10 @@ yml_parse(struct yml_doc **out, const char *file, const char *buf,
 	st.pd = xcalloc(1, sizeof(*st.pd));
 	st.pd->doc.file = xstrdup(file);
 
+	if (buf == NULL) {
+		buf = "";
+		len = 0;
+	}
 	/* libyaml would stop at a NUL as a control character; say it plainly */
 	if ((nul = memchr(buf, '\0', len)) != NULL) {
 		yml_offset_pos(buf, len, (size_t)(nul - buf), &line, &col);

@@ -748,6 +748,35 @@ test_config_ranges(void **state)
 	    "(100-599)");
 	config_expect(BASE "  max_failures: -3\n",
 	    "t.yml:4:17: data.max_failures: must be 0 or more");
+	config_expect(BASE "  depth: 99999999999999999999\n",
+	    "t.yml:4:10: data.depth: must be at most 2147483647");
+	config_expect(BASE "  health:\n    url: http://h/\n"
+	    "    retries: -99999999999999999999\n",
+	    "t.yml:6:14: data.health.retries: must be 0 or more");
+}
+
+static void
+test_config_quoting(void **state)
+{
+	char	 yaml[512], want[512], e[80];
+	size_t	 i;
+
+	(void)state;
+	/* one line whatever the value holds */
+	config_expect(BASE "  interval: \"5\\nm\"\n",
+	    "t.yml:4:13: data.interval: bad duration \"5?m\": "
+	    "unknown unit (use ms, s, m, h or d)");
+	/* long values are cut, and never inside a UTF-8 character */
+	strcpy(yaml, BASE "  interval: ");
+	for (i = 0; i < 100; i++)
+		strcat(yaml, "\xc3\xa9");
+	strcat(yaml, "\n");
+	e[0] = '\0';
+	for (i = 0; i < 36; i++)
+		strcat(e, "\xc3\xa9");
+	snprintf(want, sizeof(want), "t.yml:4:13: data.interval: bad duration "
+	    "\"%s...\": expected a number", e);
+	config_expect(yaml, want);
 }
 
 static void
@@ -778,6 +807,12 @@ test_config_auth_exclusive(void **state)
 	    "    password_env: TOKEN\n",
 	    "t.yml:5:5: data.auth: password, password_file and password_env "
 	    "are exclusive");
+	config_expect("service:\n  repo: x\n  auth: { password_env: 1TOKEN }\n"
+	    BASE,
+	    "t.yml:3:25: service.auth.password_env: bad variable name "
+	    "\"1TOKEN\"");
+	config_expect(BASE "  auth: { password_file: token.txt }\n",
+	    "t.yml:4:26: data.auth.password_file: must be an absolute path");
 }
 
 static void
@@ -944,6 +979,7 @@ main(void)
 		cmocka_unit_test(test_config_bad_values),
 		cmocka_unit_test(test_config_paths),
 		cmocka_unit_test(test_config_ranges),
+		cmocka_unit_test(test_config_quoting),
 		cmocka_unit_test(test_config_urls),
 		cmocka_unit_test(test_config_log),
 		cmocka_unit_test(test_config_auth_exclusive),
