@@ -166,13 +166,14 @@ unpack_paths_free(struct unpack_paths *t)
 	t->cap = t->n = 0;
 }
 
-/* is s[0..len) the component "." or ".."? */
+/* is the component s[0..len) "."? */
 static int
 unpack_is_dot(const char *s, size_t len)
 {
 	return len == 1 && s[0] == '.';
 }
 
+/* is the component s[0..len) ".."? */
 static int
 unpack_is_dotdot(const char *s, size_t len)
 {
@@ -744,11 +745,9 @@ unpack_memory(const char *name, const void *buf, size_t len, const char *dir,
 	}
 	ret = 0;
 out:
-	if (u.out != NULL) {
-		if (ret == -1)
-			archive_write_fail(u.out);
+	/* closes too, on failure: still in dir, where its fixups belong */
+	if (u.out != NULL)
 		archive_write_free(u.out);
-	}
 	if (u.in != NULL)
 		archive_read_free(u.in);
 	if (cwd != -1) {

@@ -520,7 +520,7 @@ int	unpack_link_inside(const char *entry_path, const char *target);
 
 /* a new release id: "<yyyymmddThhmmssZ>-<commit12>" */
 void	release_make_id(char out[GS_RELIDLEN], time_t, const char *commit);
-/* the commit part of an id (12 hex), or NULL when the name is no id */
+/* 1 when the name is a release id (no .tmp/.failed suffix), else 0 */
 int	release_id_valid(const char *);
 /* the release id the target symlink points to (out empty when none) */
 int	release_current(const char *target, char out[GS_RELIDLEN],

@@ -287,6 +287,29 @@ pipeline_undo_switch(const struct gs_data_conf *d, const char *releases,
 		    e2.msg);
 }
 
+/*
+ * A new release id, later than every existing one: ids sort by time, and
+ * rollback and pruning rely on that order even within one second.
+ */
+static int
+pipeline_release_id(const char *releases, const char *commit,
+    char id[GS_RELIDLEN], struct gs_error *err)
+{
+	struct gs_strlist	 ids = { NULL, 0 };
+	time_t			 t = time(NULL);
+	char			 stamp[32];
+
+	if (release_list(releases, &ids, err) == -1)
+		return -1;
+	util_time_compact(t, stamp);
+	while (ids.n > 0 && strncmp(ids.v[ids.n - 1], stamp,
+	    strlen(stamp)) >= 0)
+		util_time_compact(++t, stamp);
+	strlist_free(&ids);
+	release_make_id(id, t, commit);
+	return 0;
+}
+
 static int
 pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
     const char *commit, const char *prev, struct gs_error *err)
@@ -301,7 +324,8 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 	releases = util_path_join(gs->state_dir, "releases");
 	if (util_mkdir_p(releases, 0755, err) == -1)
 		goto out;
-	release_make_id(id, time(NULL), commit);
+	if (pipeline_release_id(releases, commit, id, err) == -1)
+		goto out;
 	reldir = util_path_join(releases, id);
 	xasprintf(&tmp, "%s.tmp", reldir);
 	if (util_is_dir(reldir)) {

@@ -354,7 +354,7 @@ repo_resolve_secrets(struct gs_repo *r, struct gs_error *err)
 		if ((env = getenv(a->password_env)) == NULL) {
 			free(uuser);
 			free(upass);
-			return gs_error_set(err, GS_E_CONFIG, 0,
+			return gs_error_set(err, GS_E_RUNTIME, 0,
 			    "%s.auth.password_env: %s is not set", r->what,
 			    a->password_env);
 		}

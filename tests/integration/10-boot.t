@@ -7,7 +7,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 40
+plan 41
 setup_tmp
 
 make_service_repo service || bail_out "service repo"

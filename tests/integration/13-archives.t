@@ -8,7 +8,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 56
+plan 51
 setup_tmp
 
 data_commit data 1 >/dev/null || bail_out "data repo"

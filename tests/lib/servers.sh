@@ -18,6 +18,9 @@
 #	start_web DIR			static files, sets WEB_URL, WEB_ACCESS_LOG
 #	stop_servers			stop every process recorded by track_pid
 #
+# and smaller helpers: free_port, port_open PORT, pid_alive PID,
+# track_pid PID NAME, recorded_pids, http_log_count, http_log_mark.
+#
 # Every server is started in a session of its own and recorded in
 # $TMP/server.pids as "PID NAME", so that stop_servers (which setup_tmp's
 # exit trap calls) can stop it with its children, and so that another
@@ -41,9 +44,6 @@ export GIT_TERMINAL_PROMPT=0
 
 # Number of nginx instances started, to give each its own prefix dir.
 GS_NGINX_COUNT=0
-
-# Ports handed out by free_port, not to give one twice.
-GS_PORTS_GIVEN=" "
 
 # ------------------------------------------------------------------
 # processes
@@ -186,11 +186,7 @@ free_port() {
 
 	for ((i = 0; i < 200; i++)); do
 		p=$(( ((RANDOM << 15) | RANDOM) % 41000 + 20000 ))
-		case $GS_PORTS_GIVEN in
-		*" $p "*) continue ;;
-		esac
 		if ! port_open "$p"; then
-			GS_PORTS_GIVEN="$GS_PORTS_GIVEN$p "
 			printf '%s\n' "$p"
 			return 0
 		fi
