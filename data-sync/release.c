@@ -318,7 +318,7 @@ release_remove(const char *releases_dir, const char *name, int *failed,
 
 	path = util_path_join(releases_dir, name);
 	if (util_rm_rf(path, &e) == -1) {
-		if (!*failed)
+		if (!*failed && err != NULL)
 			*err = e;
 		*failed = 1;
 	} else

@@ -39,6 +39,7 @@
 #define RUN_GRACE_MS	5000		/* SIGTERM to SIGKILL */
 #define RUN_TICK_MS	50		/* exit polling without a pidfd */
 #define RUN_LINE_MAX	4096		/* longer output lines are cut */
+#define RUN_FD_SCAN	65536		/* without close_range(2) */
 #define RUN_READ_MAX	(64 * 1024)	/* per wakeup, so deadlines are seen */
 #define RUN_DRAIN_MAX	(1024 * 1024)	/* output read after the exit */
 
@@ -211,11 +212,11 @@ run_report(int fd, int stage, int errnum)
 /* in the child: async-signal-safe calls only */
 static void
 run_child(char **cands, char *const argv[], char *const envp[],
-    const char *cwd, int nullfd, int outfd, int repfd)
+    const char *cwd, int nullfd, int outfd, int repfd, int maxfd)
 {
 	struct sigaction	sa;
 	sigset_t		set;
-	int			sig, i, e = ENOENT;
+	int			sig, i, fd, e = ENOENT;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -230,11 +231,13 @@ run_child(char **cands, char *const argv[], char *const envp[],
 	    dup2(outfd, STDOUT_FILENO) == -1 ||
 	    dup2(outfd, STDERR_FILENO) == -1)
 		run_report(repfd, RUN_STAGE_SETUP, errno);
-#ifdef SYS_close_range
 	/* nothing but 0, 1 and 2 may cross exec, whoever opened it */
-	(void)syscall(SYS_close_range, STDERR_FILENO + 1, ~0U,
-	    CLOSE_RANGE_CLOEXEC);
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U,
+	    CLOSE_RANGE_CLOEXEC) == -1)
 #endif
+		for (fd = STDERR_FILENO + 1; fd < maxfd; fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (cwd != NULL && chdir(cwd) == -1)
 		run_report(repfd, RUN_STAGE_CHDIR, errno);
 
@@ -316,6 +319,8 @@ run_argv(char *const argv[], const struct run_opts *opts,
 	int				 repfd[2] = { -1, -1 }, pidfd = -1;
 	int				 status = 0, exited = 0, timedout = 0;
 	int				 killed = 0, nfds, wait_ms, ret = -1;
+	int				 maxfd;
+	long				 lmax;
 	int64_t				 now, deadline = -1;
 	ssize_t				 n;
 	pid_t				 pid = -1;
@@ -350,13 +355,16 @@ run_argv(char *const argv[], const struct run_opts *opts,
 		goto out;
 	}
 
+	if ((lmax = sysconf(_SC_OPEN_MAX)) <= 0 || lmax > RUN_FD_SCAN)
+		lmax = RUN_FD_SCAN;
+	maxfd = (int)lmax;
 	if ((pid = fork()) == -1) {
 		gs_error_sys(err, "fork");
 		goto out;
 	}
 	if (pid == 0)
 		run_child(cands, argv, opts->envp, opts->cwd, nullfd,
-		    pipefd[1], repfd[1]);
+		    pipefd[1], repfd[1], maxfd);
 
 	close(pipefd[1]);
 	close(repfd[1]);
@@ -416,9 +424,12 @@ run_argv(char *const argv[], const struct run_opts *opts,
 			deadline = -1;
 		}
 	}
-	/* nothing of a timed-out step may linger in its process group */
+	/*
+	 * Nothing of a timed-out step may linger in its process group. The
+	 * child is reaped: signal the group only, never the pid itself.
+	 */
 	if (timedout)
-		run_kill(pid, SIGKILL);
+		(void)kill(-pid, SIGKILL);
 
 	/*
 	 * Take what output is already there, but do not wait for the end of
@@ -432,7 +443,6 @@ run_argv(char *const argv[], const struct run_opts *opts,
 		n = read(repfd[0], &rep, sizeof(rep));
 	while (n == -1 && errno == EINTR);
 	if (n == (ssize_t)sizeof(rep)) {
-		errno = rep.errnum;
 		switch (rep.stage) {
 		case RUN_STAGE_CHDIR:
 			gs_error_set(err, GS_E_CHILD, 127,
