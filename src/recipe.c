@@ -1292,8 +1292,8 @@ recipe_copy_tree(int sfd, int dfd, const char *rel, int depth,
 		 * something that is not a link.
 		 */
 		if (dexists && S_ISLNK(dt.st_mode) && !S_ISLNK(st.st_mode)) {
-			log_warnx("recipe.copy", "step=%s skipped=\"%s\" "
-			    "reason=\"destination is a symlink\"", sub, what);
+			log_warnx("recipe.copy", "skipped=\"%s\" "
+			    "reason=\"destination is a symlink\"", what);
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {

@@ -67,7 +67,22 @@ repo_seterr(struct gs_error *err, int rc, const char *fmt, ...)
 int
 repo_lib_init(void)
 {
-	return git_libgit2_init() < 0 ? -1 : 0;
+	const char	*file = getenv("SSL_CERT_FILE");
+	const char	*dir = getenv("SSL_CERT_DIR");
+
+	if (git_libgit2_init() < 0)
+		return -1;
+	/*
+	 * libcurl (through OpenSSL) honours SSL_CERT_FILE and SSL_CERT_DIR;
+	 * libgit2 may be built on another TLS library that does not. Hand
+	 * them over, so both trust the same CAs.
+	 */
+	if ((file != NULL && *file != '\0') || (dir != NULL && *dir != '\0'))
+		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS,
+		    file != NULL && *file != '\0' ? file : NULL,
+		    dir != NULL && *dir != '\0' ? dir : NULL) < 0)
+			return -1;
+	return 0;
 }
 
 void
@@ -164,6 +179,14 @@ repo_cred_cb(git_credential **out, const char *url, const char *url_user,
 	const char		*user;
 
 	(void)url;
+	log_debug("repo.credentials", "repo=%s allowed=0x%x try=%d", r->what,
+	    allowed, r->cred_tries + 1);
+	/* over SSH the user name comes first, on its own: not a try */
+	if (allowed == GIT_CREDENTIAL_USERNAME) {
+		user = r->user != NULL ? r->user :
+		    url_user != NULL ? url_user : "git";
+		return git_credential_username_new(out, user);
+	}
 	/* libgit2 asks again after a rejection: once is enough */
 	if (++r->cred_tries > 1) {
 		snprintf(r->cred_err, sizeof(r->cred_err),
@@ -171,10 +194,17 @@ repo_cred_cb(git_credential **out, const char *url, const char *url_user,
 		return GIT_EUSER;
 	}
 	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && a->ssh_key != NULL) {
+		char	*pub;
+		int	 rc;
+
 		user = r->user != NULL ? r->user :
 		    url_user != NULL ? url_user : "git";
-		return git_credential_ssh_key_new(out, user, NULL, a->ssh_key,
-		    NULL);
+		/* libssh2 cannot always derive the public key: give it */
+		xasprintf(&pub, "%s.pub", a->ssh_key);
+		rc = git_credential_ssh_key_new(out, user,
+		    util_exists(pub) ? pub : NULL, a->ssh_key, NULL);
+		free(pub);
+		return rc;
 	}
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) &&
 	    r->password != NULL) {

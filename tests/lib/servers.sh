@@ -16,6 +16,9 @@
 #	start_http_git [--auth U:P]	smart HTTP, sets HTTP_GIT_URL and
 #					HTTP_GIT_ACCESS_LOG
 #	start_web DIR			static files, sets WEB_URL, WEB_ACCESS_LOG
+#	make_tls_cert			a CA and a cert for 127.0.0.1 in $TMP/tls
+#	start_sshd			ssh:// for root, sets SSH_PORT and
+#					SSH_KEY, SSH_KNOWN_HOSTS
 #	stop_servers			stop every process recorded by track_pid
 #
 # and smaller helpers: free_port, port_open PORT, pid_alive PID,
@@ -407,18 +410,23 @@ _gs_nginx_start() {
 # Config generator for start_http_git; GS_HTTP_SOCK and GS_HTTP_AUTH are
 # set by the caller.
 _gs_http_git_conf() {
-	local prefix=$1 port=$2 auth=''
+	local prefix=$1 port=$2 auth='' tls=''
 
 	if [ -n "$GS_HTTP_AUTH" ]; then
 		auth="auth_basic \"git\";
 		auth_basic_user_file $prefix/htpasswd;"
+	fi
+	if [ -n "$GS_HTTP_TLS" ]; then
+		tls="ssl;
+			ssl_certificate ${GS_HTTP_TLS%%:*};
+			ssl_certificate_key ${GS_HTTP_TLS#*:};"
 	fi
 	_gs_nginx_main "$prefix"
 	cat <<-EOF
 	http {
 	$(_gs_nginx_http "$prefix")
 		server {
-			listen 127.0.0.1:$port;
+			listen 127.0.0.1:$port $tls
 			server_name localhost;
 			# Pushes and big fetches: no body size limit.
 			client_max_body_size 0;
@@ -445,16 +453,17 @@ _gs_http_git_conf() {
 	EOF
 }
 
-# start_http_git [--auth USER:PASS]: serve $TMP/git over smart HTTP on a
-# free port, with HTTP basic auth when asked. Sets HTTP_GIT_URL (repos at
+# start_http_git [--auth USER:PASS] [--tls CERT:KEY]: serve $TMP/git over
+# smart HTTP on a free port, with HTTP basic auth and HTTPS when asked. Sets HTTP_GIT_URL (repos at
 # $HTTP_GIT_URL/NAME.git), HTTP_GIT_ACCESS_LOG and HTTP_GIT_PID (nginx).
 # Each call starts a new server; save the variables to use several.
 start_http_git() {
-	local auth='' prefix fcgiwrap=/usr/sbin/fcgiwrap
+	local auth='' tls='' prefix fcgiwrap=/usr/sbin/fcgiwrap
 
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--auth)	auth=$2; shift 2 ;;
+		--tls)	tls=$2; shift 2 ;;
 		*)	diag "start_http_git: unknown option $1"; return 2 ;;
 		esac
 	done
@@ -479,6 +488,7 @@ start_http_git() {
 	chmod 0666 "$GS_HTTP_SOCK"
 
 	GS_HTTP_AUTH=$auth
+	GS_HTTP_TLS=$tls
 	if [ -n "$auth" ]; then
 		printf '%s:%s\n' "${auth%%:*}" \
 		    "$(openssl passwd -apr1 "${auth#*:}")" >"$prefix/htpasswd" ||
@@ -486,7 +496,7 @@ start_http_git() {
 		chmod 0644 "$prefix/htpasswd"
 	fi
 	_gs_nginx_start "$prefix" start_http_git _gs_http_git_conf || return 1
-	HTTP_GIT_URL=http://127.0.0.1:$GS_PORT
+	HTTP_GIT_URL=http${tls:+s}://127.0.0.1:$GS_PORT
 	HTTP_GIT_ACCESS_LOG=$prefix/logs/access.log
 	HTTP_GIT_PID=$GS_PID
 }
@@ -563,4 +573,75 @@ start_web() {
 	WEB_URL=http://127.0.0.1:$GS_PORT
 	WEB_ACCESS_LOG=$prefix/logs/access.log
 	WEB_PID=$GS_PID
+}
+
+# ------------------------------------------------------------------
+# TLS and SSH
+
+# make_tls_cert: a private CA ($TMP/tls/ca.pem) and a server certificate
+# for localhost (and 127.0.0.1) signed by it ($TMP/tls/server.pem, server.key); also a
+# self-signed certificate no one trusts ($TMP/tls/self.pem, self.key).
+make_tls_cert() {
+	local d=$TMP/tls
+
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=gitstrap-test-ca \
+	    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null || return 1
+	openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+	    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null || return 1
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+	    -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/server.pem" \
+	    2>/dev/null || return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+	    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+	    -keyout "$d/self.key" -out "$d/self.pem" 2>/dev/null || return 1
+	chmod 0644 "$d"/*.key
+}
+
+# start_sshd: an sshd on 127.0.0.1 that lets the current user in with a
+# fresh key (only root can run a full sshd). Sets SSH_PORT, SSH_KEY (the
+# client's private key), SSH_KNOWN_HOSTS (a known_hosts naming the host
+# key) and SSH_OTHER_KNOWN_HOSTS (the same host with another key).
+start_sshd() {
+	local d=$TMP/sshd port try
+
+	mkdir -p "$d" /run/sshd
+	chmod 0755 "$d"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host_key" || return 1
+	ssh-keygen -q -t ed25519 -N '' -f "$d/other_host_key" || return 1
+	ssh-keygen -q -t ed25519 -N '' -f "$d/client_key" || return 1
+	cp "$d/client_key.pub" "$d/authorized_keys"
+	for try in 1 2 3 4 5; do
+		port=$(free_port) || return 1
+		cat >"$d/sshd_config" <<-EOF
+		Port $port
+		ListenAddress 127.0.0.1
+		HostKey $d/host_key
+		PidFile $d/sshd.pid
+		AuthorizedKeysFile $d/authorized_keys
+		StrictModes no
+		UsePAM no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		PermitRootLogin prohibit-password
+		LogLevel VERBOSE
+		EOF
+		_gs_spawn sshd "$d/sshd.log" /usr/sbin/sshd -D -e -f "$d/sshd_config" ||
+		    return 1
+		if _gs_wait_up "$GS_PID" "$port"; then
+			SSH_PORT=$port
+			SSH_KEY=$d/client_key
+			printf '[127.0.0.1]:%s %s\n' "$port" \
+			    "$(cut -d' ' -f1,2 "$d/host_key.pub")" >"$d/known_hosts"
+			printf '[127.0.0.1]:%s %s\n' "$port" \
+			    "$(cut -d' ' -f1,2 "$d/other_host_key.pub")" >"$d/other_known_hosts"
+			SSH_KNOWN_HOSTS=$d/known_hosts
+			SSH_OTHER_KNOWN_HOSTS=$d/other_known_hosts
+			return 0
+		fi
+		_gs_stop_group "$GS_PID" sshd
+	done
+	diag "sshd did not start:" "$(tail -n 20 "$d/sshd.log")"
+	return 1
 }
