@@ -410,7 +410,7 @@ _gs_nginx_start() {
 # Config generator for start_http_git; GS_HTTP_SOCK and GS_HTTP_AUTH are
 # set by the caller.
 _gs_http_git_conf() {
-	local prefix=$1 port=$2 auth='' tls=''
+	local prefix=$1 port=$2 auth='' tls=';'
 
 	if [ -n "$GS_HTTP_AUTH" ]; then
 		auth="auth_basic \"git\";
