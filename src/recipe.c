@@ -839,9 +839,12 @@ recipe_find(char **out, const char *name, const char *service_dir,
 	*out = NULL;
 	if (name == NULL || *name == '\0')
 		return gs_error_set(err, GS_E_CONFIG, 0, "recipe: empty name");
-	if (strchr(name, '/') != NULL || recipe_ends_with(name, ".yml") ||
-	    recipe_ends_with(name, ".yaml"))
+	if (strchr(name, '/') != NULL || recipe_ends_with(name, ".yml")) {
+		if (service_dir == NULL)
+			return gs_error_set(err, GS_E_CONFIG, 0, "recipe \"%s\": "
+			    "no service checkout to look in", name);
 		return recipe_find_in_repo(out, name, service_dir, err);
+	}
 
 	if (!recipe_name_ok(name))
 		return gs_error_set(err, GS_E_CONFIG, 0,
@@ -1966,7 +1969,6 @@ recipe_run(const struct recipe *r, const struct recipe_ctx *ctx,
 	struct recipe_runner	 rr;
 	char			 label[128], *name;
 	size_t			 i;
-	int64_t			 t0;
 	int			 ret = -1;
 
 	assert(ctx != NULL && ctx->service_dir != NULL);
@@ -1995,9 +1997,7 @@ recipe_run(const struct recipe *r, const struct recipe_ctx *ctx,
 		free(name);
 	}
 
-	t0 = util_now_ms();
-	log_info("recipe.start", "recipe=%s steps=%zu dir=\"%s\"", r->name,
-	    r->nsteps, ctx->service_dir);
+	/* recipe.start and recipe.done are the caller's (the pipeline) */
 	for (i = 0; i < r->nsteps; i++) {
 		recipe_step_label(&r->steps[i], label, sizeof(label));
 		rr.step = i + 1;
@@ -2008,8 +2008,6 @@ recipe_run(const struct recipe *r, const struct recipe_ctx *ctx,
 			goto out;
 		}
 	}
-	log_info("recipe.done", "recipe=%s steps=%zu ms=%lld", r->name,
-	    r->nsteps, (long long)(util_now_ms() - t0));
 	ret = 0;
 out:
 	run_env_free(&rr.senv);
