@@ -467,25 +467,3 @@ out:
 	fts_close(fts);
 	return ret;
 }
-
-void
-strlist_add(struct gs_strlist *l, const char *s)
-{
-	l->v = xreallocarray(l->v, l->n + 2, sizeof(*l->v));
-	l->v[l->n++] = xstrdup(s);
-	l->v[l->n] = NULL;
-}
-
-void
-strlist_free(struct gs_strlist *l)
-{
-	size_t	i;
-
-	if (l == NULL)
-		return;
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}

@@ -86,24 +86,7 @@ config_msg_cmp(const void *a, const void *b)
 static const char *
 config_quote(char *out, size_t size, const char *s)
 {
-	size_t	i, o = 0;
-
-	for (i = 0; s[i] != '\0' && o + 4 < size; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-		    s[i] == '"' || s[i] == '\\')
-			out[o++] = '?';
-		else
-			out[o++] = s[i];
-	}
-	if (s[i] != '\0' && o >= 3) {
-		/* cut before a whole character, not inside one */
-		o -= 3;
-		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
-			o--;
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
+	util_quote(out, size, s, strlen(s));
 	return out;
 }
 
@@ -596,25 +579,6 @@ config_limits(struct config_ctx *cx, const struct yml_node *n,
 	}
 }
 
-static void
-config_strlist_add(struct gs_strlist *l, const char *s)
-{
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-	l->v[l->n++] = xstrdup(s);
-}
-
-static void
-config_strlist_free(struct gs_strlist *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
 static int
 config_hook_cmd(struct config_ctx *cx, const struct yml_node *n,
     const char *key)
@@ -644,13 +608,13 @@ config_hook(struct config_ctx *cx, const struct yml_node *n, const char *key,
 	}
 	if (n->type == YML_SCALAR) {
 		if (config_hook_cmd(cx, n, key))
-			config_strlist_add(out, n->str);
+			strlist_add(out, n->str);
 		return;
 	}
 	for (i = 0; i < n->n; i++) {
 		snprintf(k, sizeof(k), "%s[%zu]", key, i);
 		if (config_hook_cmd(cx, n->items[i], k))
-			config_strlist_add(out, n->items[i]->str);
+			strlist_add(out, n->items[i]->str);
 	}
 }
 
@@ -953,8 +917,8 @@ config_free(struct gs_config *c)
 		free(c->data.unpack[i].to);
 	}
 	free(c->data.unpack);
-	config_strlist_free(&c->data.before_switch);
-	config_strlist_free(&c->data.after_switch);
+	strlist_free(&c->data.before_switch);
+	strlist_free(&c->data.after_switch);
 	free(c->data.health.url);
 	free(c->notify_webhook);
 	free(c);

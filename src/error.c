@@ -110,13 +110,9 @@ diag_addat(struct gs_diag *d, const char *file, int line, int col,
 void
 diag_free(struct gs_diag *d)
 {
-	size_t	i;
-
 	if (d == NULL)
 		return;
-	for (i = 0; i < d->n; i++)
-		free(d->msgs[i]);
-	free(d->msgs);
+	util_strv_free(d->msgs, d->n);
 	d->msgs = NULL;
 	d->n = 0;
 }

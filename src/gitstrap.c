@@ -169,6 +169,26 @@ gitstrap_state_dir(const struct gitstrap_args *a, const struct gs_config *c)
 	return GS_DEFAULT_STATE_DIR;
 }
 
+/*
+ * For commands that only read the state dir: the config is optional and
+ * only read to find the state dir (*dirp is valid until config_free).
+ */
+static int
+gitstrap_args_state(int argc, char **argv, struct gitstrap_args *a,
+    struct gs_config **conf, const char **dirp)
+{
+	int	rc;
+
+	*conf = NULL;
+	if ((rc = gitstrap_args(argc, argv, a)) != 0)
+		return rc;
+	if (a->state_dir == NULL && util_exists(a->config) &&
+	    (rc = gitstrap_load(conf, a->config)) != 0)
+		return rc;
+	*dirp = gitstrap_state_dir(a, *conf);
+	return 0;
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -272,13 +292,8 @@ cmd_status(int argc, char **argv)
 	char			*json, buf[64];
 	int			 rc, stale = 0;
 
-	if ((rc = gitstrap_args(argc, argv, &a)) != 0)
+	if ((rc = gitstrap_args_state(argc, argv, &a, &conf, &dir)) != 0)
 		return rc;
-	/* a config is optional here: only for the state dir */
-	if (a.state_dir == NULL && util_exists(a.config) &&
-	    (rc = gitstrap_load(&conf, a.config)) != 0)
-		return rc;
-	dir = gitstrap_state_dir(&a, conf);
 	if (state_load(&st, dir, &err) == -1) {
 		fprintf(stderr, "gitstrap: %s\n", err.msg);
 		config_free(conf);
@@ -327,12 +342,8 @@ cmd_rollback(int argc, char **argv)
 	const char		*dir;
 	int			 rc, fd = -1;
 
-	if ((rc = gitstrap_args(argc, argv, &a)) != 0)
+	if ((rc = gitstrap_args_state(argc, argv, &a, &conf, &dir)) != 0)
 		return rc;
-	if (a.state_dir == NULL && util_exists(a.config) &&
-	    (rc = gitstrap_load(&conf, a.config)) != 0)
-		return rc;
-	dir = gitstrap_state_dir(&a, conf);
 	if (state_lock(&fd, dir, &err) == -1 ||
 	    pipeline_rollback(dir, a.to, &err) == -1) {
 		log_error("failure", "err=\"%s\"", err.msg);

@@ -154,6 +154,9 @@ int	util_read_secret(const char *, char **out, struct gs_error *);
 int	util_fsync_dir(const char *, struct gs_error *);
 char	*util_path_join(const char *, const char *);
 int	util_exists(const char *);
+void	util_strv_free(char **, size_t);
+/* printable, bounded copy of a value for an error message */
+void	util_quote(char *out, size_t size, const char *, size_t len);
 int	util_is_dir(const char *);		/* a real directory, not a link */
 
 /* ------------------------------------------------------------------ */
@@ -209,6 +212,9 @@ struct gs_strlist {
 	char	**v;
 	size_t	  n;
 };
+/* util.c: append a copy (the list stays NULL-terminated); free all */
+void	strlist_add(struct gs_strlist *, const char *);
+void	strlist_free(struct gs_strlist *);
 
 struct gs_auth {
 	char	*username;
@@ -539,8 +545,6 @@ int	release_mark_failed(const char *releases_dir, const char *id,
 	    struct gs_error *);
 /* chmod the tree: dirs 0755, files 0644 or 0755, no s-bits; sync it */
 int	release_seal(const char *dir, struct gs_error *);
-void	strlist_add(struct gs_strlist *, const char *);
-void	strlist_free(struct gs_strlist *);
 
 /* ------------------------------------------------------------------ */
 /* state.c: status.json, metrics.prom, last-error, the state dir lock */

@@ -581,13 +581,9 @@ run_env_base(struct run_env *env)
 void
 run_env_free(struct run_env *env)
 {
-	size_t	i;
-
 	if (env == NULL)
 		return;
-	for (i = 0; i < env->n; i++)
-		free(env->v[i]);
-	free(env->v);
+	util_strv_free(env->v, env->n);
 	env->v = NULL;
 	env->n = 0;
 }

@@ -540,3 +540,60 @@ util_is_dir(const char *path)
 
 	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
+
+/* free n strings and the array holding them */
+void
+util_strv_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* the list stays NULL-terminated, so v can serve as an argv */
+void
+strlist_add(struct gs_strlist *l, const char *s)
+{
+	l->v = xreallocarray(l->v, l->n + 2, sizeof(*l->v));
+	l->v[l->n++] = xstrdup(s);
+	l->v[l->n] = NULL;
+}
+
+void
+strlist_free(struct gs_strlist *l)
+{
+	if (l == NULL)
+		return;
+	util_strv_free(l->v, l->n);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/*
+ * A printable, bounded copy of a user's value for a message: control
+ * characters, quotes and backslashes become '?', and a long value is cut
+ * before a whole UTF-8 character and ends in "...".
+ */
+void
+util_quote(char *out, size_t size, const char *s, size_t len)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; i < len && o + 5 < size; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    s[i] == '"' || s[i] == '\\')
+			out[o++] = '?';
+		else
+			out[o++] = s[i];
+	}
+	if (i < len && o >= 3) {
+		o -= 3;
+		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+			o--;
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}

@@ -146,30 +146,6 @@ yml_parser_err(struct yml_state *st, const yaml_parser_t *p,
 	return yml_seterr(st, line, col, "%s", problem);
 }
 
-/* a printable, bounded copy of a scalar for a message */
-static void
-yml_quote(char *out, size_t size, const char *s, size_t len)
-{
-	size_t	i, o = 0;
-
-	for (i = 0; i < len && o + 5 < size; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-		    s[i] == '"' || s[i] == '\\')
-			out[o++] = '?';
-		else
-			out[o++] = s[i];
-	}
-	if (i < len && o >= 3) {
-		/* cut before a whole character, not inside one */
-		o -= 3;
-		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
-			o--;
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 static struct yml_pnode *
 yml_node_new(struct yml_state *st, enum yml_type type,
     const yaml_mark_t *mark, const yaml_char_t *tag)
@@ -279,7 +255,7 @@ yml_attach(struct yml_state *st, struct yml_pnode *pn, int line, int col)
 			k = parent->keys[i];
 			if (k->len == pn->n.len &&
 			    memcmp(k->str, pn->n.str, k->len) == 0) {
-				yml_quote(q, sizeof(q), pn->n.str, pn->n.len);
+				util_quote(q, sizeof(q), pn->n.str, pn->n.len);
 				return yml_seterr(st, line, col,
 				    "duplicate key \"%s\"", q);
 			}
@@ -393,7 +369,7 @@ yml_on_alias(struct yml_state *st, const yaml_event_t *ev)
 	char			 q[80];
 	const char		*name = (const char *)ev->data.alias.anchor;
 
-	yml_quote(q, sizeof(q), name, strlen(name));
+	util_quote(q, sizeof(q), name, strlen(name));
 	if ((a = yml_anchor_find(st, ev->data.alias.anchor)) == NULL)
 		return yml_seterr(st, yml_line(m), yml_col(m),
 		    "unknown anchor \"%s\"", q);
