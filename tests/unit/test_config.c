@@ -461,7 +461,7 @@ test_config_full(void **state)
 	assert_int_equal(diag.n, 0);
 	assert_string_equal(c->file, path);
 	assert_string_equal(c->state_dir, "/var/lib/gitstrap-test");
-	assert_string_equal(c->user, "www-data");
+	assert_null(c->user);
 	assert_int_equal(c->log_format, LOG_FORMAT_JSON);
 	assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
 
@@ -824,6 +824,9 @@ test_config_verify_refused(void **state)
 	    "supported by this version");
 	config_expect(BASE "  verify: { mode: tag }\n",
 	    "t.yml:4:11: data.verify: signature verification is not "
+	    "supported by this version");
+	config_expect("user: www-data\n" BASE,
+	    "t.yml:1:7: user: dropping privileges to a user is not "
 	    "supported by this version");
 }
 
