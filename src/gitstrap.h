@@ -341,7 +341,7 @@ void	run_env_base(struct run_env *);	/* PATH, HOME, LANG, TERM safe base */
 void	run_env_free(struct run_env *);
 
 /* ------------------------------------------------------------------ */
-/* recipe.c: recipe YAML -> steps -> run */
+/* recipe.c: recipe YAML -> steps (step.c runs them) */
 
 enum recipe_action {
 	RECIPE_PACKAGES,
@@ -393,6 +393,8 @@ struct recipe_ctx {
 	int64_t			 default_timeout_ms;
 };
 
+#define RECIPE_MAX_FILE		(1024 * 1024)	/* recipes and templates */
+
 int	recipe_parse(struct recipe **out, const char *file, const char *buf,
 	    size_t len, struct gs_diag *, struct gs_error *);
 int	recipe_load(struct recipe **out, const char *path, struct gs_diag *,
@@ -413,8 +415,96 @@ int	recipe_expand(char **out, const char *in, const struct gs_kv *,
 void	recipe_vars(struct gs_kv **out, size_t *nout, const struct recipe *,
 	    const struct recipe_ctx *);
 void	kv_free(struct gs_kv *, size_t);
-int	recipe_run(const struct recipe *, const struct recipe_ctx *,
+/* free what a step holds and zero it (the step itself is not freed) */
+void	recipe_step_clear(struct recipe_step *);
+const char *recipe_action_name(enum recipe_action);
+
+/*
+ * The rules for a step's values, checked when parsing and again after
+ * "{{ var }}" expansion when running. Each returns 1 when the value is
+ * fine, 0 when not; recipe_mode_parse returns 0 or -1.
+ */
+int	recipe_relpath_ok(const char *);	/* relative, no ".." */
+/* is the resolved path root itself or below it? */
+int	recipe_path_inside(const char *root, const char *path);
+int	recipe_mode_parse(const char *, mode_t *out);	/* "0644", "755" */
+int	recipe_pkg_ok(const char *);		/* a package name */
+int	recipe_svc_ok(const char *);		/* a service name */
+
+/* ------------------------------------------------------------------ */
+/* step.c: running a recipe, step by step */
+
+/*
+ * How the current step runs its commands: the options every child gets
+ * (cwd = the service checkout, the step's environment, its timeout, the
+ * "step=N" log tag) and the step's name for logs. step.c fills it for
+ * each step; pkg.c and svc.c run their commands through it.
+ */
+struct step_exec {
+	struct run_opts	 ro;
+	struct run_env	 env;		/* the step's environment: ro.envp */
+	size_t		 step;		/* 1-based, for logs */
+	const char	*label;		/* the step's name, for logs */
+};
+
+/* run argv (a NULL-terminated list after err) with the step's options */
+int	step_argv(const struct step_exec *, struct gs_error *, ...)
+	    __attribute__((sentinel));
+/* set a variable for the current step's children only */
+void	step_setenv(struct step_exec *, const char *name, const char *val);
+/*
+ * Run every step in order, with "{{ var }}" expanded and the creates and
+ * unless guards honoured; stop at the first step that fails.
+ */
+int	step_run_recipe(const struct recipe *, const struct recipe_ctx *,
 	    struct gs_error *);
+
+/* ------------------------------------------------------------------ */
+/* pkg.c: the packages action (apt-get, dnf, yum, apk) */
+
+/* the package manager of this run: found once, lists updated once */
+struct pkg_state {
+	const char	*pm;		/* NULL until known */
+	int		 updated;	/* package lists refreshed */
+};
+
+/* install the step's packages for this system's manager (x is expanded) */
+int	pkg_install(struct pkg_state *, struct step_exec *,
+	    const struct recipe_step *x, struct gs_error *);
+
+/* ------------------------------------------------------------------ */
+/* svc.c: the service action (systemd, else SysV or OpenRC tools) */
+
+/* enable or disable, then bring to the state asked (x is expanded) */
+int	svc_apply(const struct step_exec *, const struct recipe_step *x,
+	    struct gs_error *);
+
+/* ------------------------------------------------------------------ */
+/* copy.c: the copy action's files, from the service checkout */
+
+struct copy_stats {
+	size_t		 files;		/* regular files written */
+	uint64_t	 bytes;
+};
+
+/*
+ * Copy from (a path in the service checkout that must stay inside it) to
+ * the absolute path to: a file (into to, or into the directory to names),
+ * or a tree merged into the directory to (".git" skipped, symlinks copied
+ * as links, a symlink at the destination never written through). mode
+ * (octal, NULL = 0644 or 0755 by the source's x bits) is for a file only.
+ */
+int	copy_path(struct copy_stats *out, const char *service_dir,
+	    const char *from, const char *to, const char *mode,
+	    struct gs_error *);
+/*
+ * The real path of rel in the service checkout, which must exist and stay
+ * inside it; what names the key ("copy from", "template src") in messages.
+ */
+int	copy_resolve_src(char **out, const char *rel, const char *service_dir,
+	    const char *what, struct gs_error *);
+/* dirname and basename of an absolute path, without touching it */
+void	copy_split(const char *path, char **dir, char **base);
 
 /* ------------------------------------------------------------------ */
 /* repo.c: everything libgit2 */

@@ -82,7 +82,7 @@ pipeline_run_recipe(struct gitstrap *gs, const char *dir, const char *commit,
 	ctx.nvars = conf->service.nvars;
 	log_info("recipe.start", "recipe=%s commit=%.12s steps=%zu",
 	    conf->service.recipe, commit, rcp->nsteps);
-	if (recipe_run(rcp, &ctx, err) == -1)
+	if (step_run_recipe(rcp, &ctx, err) == -1)
 		goto out;
 	log_info("recipe.done", "recipe=%s commit=%.12s duration_ms=%lld",
 	    conf->service.recipe, commit, (long long)(util_now_ms() - t0));

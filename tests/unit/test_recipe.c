@@ -743,7 +743,7 @@ run_text(const char *yaml, const char *svc, struct gs_kv *vars, size_t nv,
 	ctx.default_timeout_ms = 20000;
 	if (recipe_parse(&r, "demo.yml", yaml, strlen(yaml), &diag, err) == -1)
 		fail_msg("parse: %s", err->msg);
-	rc = recipe_run(r, &ctx, err);
+	rc = step_run_recipe(r, &ctx, err);
 	recipe_free(r);
 	return rc;
 }
