@@ -134,8 +134,7 @@ gitstrap_check_recipe(const struct gs_config *conf)
 
 	if (!conf->has_service || (name = conf->service.recipe) == NULL)
 		return 0;
-	if (strchr(name, '/') != NULL || (strlen(name) > 4 &&
-	    strcmp(name + strlen(name) - 4, ".yml") == 0))
+	if (recipe_is_path(name))
 		return 0;	/* lives in the service repo: checked at run */
 	if (recipe_find(&path, name, NULL, &err) == -1) {
 		fprintf(stderr, "%s: service.recipe: %s\n", conf->file,
@@ -239,6 +238,8 @@ cmd_run(int argc, char **argv, int sync_only)
 	log_set(gs.conf->log_level, gs.conf->log_format);
 	gs.state_dir = xstrdup(gitstrap_state_dir(&a, gs.conf));
 	gs.once = a.once || sync_only;
+	/* sync is a cycle, not a boot: the service follows only if asked */
+	gs.booted = sync_only;
 	if (gitstrap_open_state(&gs, &err) == -1) {
 		log_error("failure", "err=\"%s\"", err.msg);
 		rc = EXIT_RUNTIME;

@@ -406,6 +406,7 @@ void	recipe_free(struct recipe *);
  * GITSTRAP_RECIPES_DIR (colon-separated) or GS_RECIPES_DIR. *out is an
  * allocated path. Unknown name: GS_E_CONFIG.
  */
+int	recipe_is_path(const char *name);
 int	recipe_find(char **out, const char *name, const char *service_dir,
 	    struct gs_error *);
 /* "{{ name }}" substitution from vars; unknown name is an error */
@@ -673,6 +674,7 @@ struct gitstrap {
 	char			*state_dir;
 	int			 lockfd;
 	int			 once;
+	int			 booted;	/* a full cycle succeeded */
 	struct gs_status	 st;
 };
 

@@ -47,18 +47,24 @@ pipeline_copy(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src != NULL ? src : "");
 }
 
-/* replace dir by tmp: exchange the two, then remove the old one */
+/*
+ * Put the new checkout tmp in place of dir. The old one, if any, is left
+ * in tmp (an atomic exchange), so that a failing recipe can be undone by
+ * exchanging back. *had_old says whether there was one.
+ */
 static int
-pipeline_replace_dir(const char *tmp, const char *dir, struct gs_error *err)
+pipeline_swap_dir(const char *tmp, const char *dir, int *had_old,
+    struct gs_error *err)
 {
-	if (!util_exists(dir)) {
+	*had_old = util_exists(dir);
+	if (!*had_old) {
 		if (rename(tmp, dir) == -1)
 			return gs_error_sys(err, "rename %s", dir);
 		return 0;
 	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == -1)
 		return gs_error_sys(err, "exchange %s", dir);
-	return util_rm_rf(tmp, err);
+	return 0;
 }
 
 static int
@@ -93,20 +99,26 @@ out:
 	return ret;
 }
 
-/* service: fetch, check out, run the recipe when something changed */
+/*
+ * service: fetch, check out, run the recipe when something changed. A
+ * failing recipe leaves the previous checkout in place and the status
+ * naming the previous revision.
+ */
 static int
 pipeline_service(struct gitstrap *gs, struct gs_error *err)
 {
 	const struct gs_config	*conf = gs->conf;
 	struct gs_status	*st = &gs->st;
 	struct gs_repo		*repo = NULL;
+	struct gs_error		 e2;
 	char			 commit[GS_HEXLEN + 1], key[GS_HEXLEN + 1];
 	char			*gitdir, *dir, *tmp;
-	int			 fetched, ret = -1;
+	int			 fetched, had_old = 0, swapped = 0, ret = -1;
 
 	gitdir = util_path_join(gs->state_dir, "service.git");
 	dir = util_path_join(gs->state_dir, "service");
 	xasprintf(&tmp, "%s.tmp", dir);
+	/* repo errors already say "service: URL: ..." */
 	if (repo_open(&repo, gitdir, &conf->service.repo, "service", err) == -1 ||
 	    repo_update(repo, commit, &fetched, err) == -1)
 		goto out;
@@ -123,23 +135,34 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 	if (util_rm_rf(tmp, err) == -1 ||
 	    repo_export_tree(repo, commit, tmp, conf->data.max_bytes,
 	    conf->data.max_entries, err) == -1 ||
-	    pipeline_replace_dir(tmp, dir, err) == -1)
+	    pipeline_swap_dir(tmp, dir, &had_old, err) == -1) {
+		gs_error_prefix(err, "service");
 		goto out;
-	/* the checkout is new: what it ran for is unknown until it runs */
-	pipeline_copy(st->svc_commit, sizeof(st->svc_commit), commit);
-	st->svc_recipe_key[0] = '\0';
+	}
+	swapped = 1;
 	if (conf->service.recipe != NULL) {
-		if (pipeline_run_recipe(gs, dir, commit, err) == -1)
+		if (pipeline_run_recipe(gs, dir, commit, err) == -1) {
+			gs_error_prefix(err, "service %.12s", commit);
 			goto out;
+		}
 		st->svc_recipe_ran_at = time(NULL);
 	}
+	pipeline_copy(st->svc_commit, sizeof(st->svc_commit), commit);
 	pipeline_copy(st->svc_recipe_key, sizeof(st->svc_recipe_key), key);
 	ret = 0;
 out:
-	if (ret == -1 && strncmp(err->msg, "service", 7) != 0 &&
-	    strncmp(err->msg, "recipe", 6) != 0)
-		gs_error_prefix(err, "service");
-	(void)util_rm_rf(tmp, NULL);
+	if (ret == -1 && swapped && had_old) {
+		/* back to the checkout the status still names */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE)
+		    == -1)
+			log_warn("service.restore", "dir=%s", dir);
+		else
+			log_warnx("service.kept", "commit=%.12s msg=\"the "
+			    "previous service revision stays\"",
+			    st->svc_commit[0] != '\0' ? st->svc_commit : "none");
+	}
+	if (util_rm_rf(tmp, &e2) == -1)
+		log_warnx("service.cleanup", "err=\"%s\"", e2.msg);
 	repo_free(repo);
 	free(gitdir);
 	free(dir);
@@ -454,6 +477,8 @@ pipeline_notify(struct gitstrap *gs, const char *event, const char *error)
 
 	if (gs->conf->notify_webhook == NULL)
 		return;
+	/* hook URLs carry their token in the path: never log one */
+	log_add_secret(gs->conf->notify_webhook);
 	body = state_event_json(&gs->st, event, error);
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
@@ -495,6 +520,19 @@ pipeline_describe(struct gitstrap *gs)
 	free(u);
 }
 
+/*
+ * The service step runs at boot, on every cycle with service.follow, and
+ * whenever its recipe never completed (a boot that failed part-way).
+ */
+static int
+pipeline_service_due(const struct gitstrap *gs)
+{
+	if (!gs->conf->has_service)
+		return 0;
+	return !gs->booted || gs->conf->service.follow ||
+	    gs->st.svc_recipe_key[0] == '\0';
+}
+
 int
 pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
     struct gs_error *err)
@@ -503,12 +541,33 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
 	struct gs_error		 serr;
 	int			 rc;
 
+	memset(&serr, 0, sizeof(serr));
 	*out = PIPELINE_UNCHANGED;
 	st->last_attempt = time(NULL);
 	pipeline_describe(gs);
-	rc = gs->conf->has_service ? pipeline_service(gs, err) : 0;
+	rc = 0;
+	if (pipeline_service_due(gs)) {
+		rc = pipeline_service(gs, err);
+		/*
+		 * At boot the data needs the service layer: stop. Later (with
+		 * follow) the previous service revision keeps serving, so the
+		 * data goes on syncing and the failure is still reported.
+		 */
+		if (rc == -1 && !gs->booted)
+			goto done;
+		if (rc == -1) {
+			serr = *err;
+			log_warnx("service.failed", "err=\"%s\" msg=\"data goes "
+			    "on syncing\"", serr.msg);
+		}
+	}
+	if (pipeline_data(gs, out, err) == -1)
+		rc = -1;
+	else if (rc == -1)
+		*err = serr;
 	if (rc == 0)
-		rc = pipeline_data(gs, out, err);
+		gs->booted = 1;
+done:
 	if (rc == 0) {
 		st->last_success = time(NULL);
 		st->consecutive_failures = 0;
@@ -529,9 +588,9 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
 		} else
 			log_error("state.save", "err=\"%s\"", serr.msg);
 	}
-	if (rc == 0 && *out == PIPELINE_PUBLISHED)
+	if (*out == PIPELINE_PUBLISHED)
 		pipeline_notify(gs, "publish", NULL);
-	else if (rc == -1)
+	if (rc == -1)
 		pipeline_notify(gs, "failure", err->msg);
 	return rc;
 }

@@ -818,6 +818,13 @@ out:
 	return ret;
 }
 
+/* a path in the service repo (has a '/' or ends in .yml), not a name */
+int
+recipe_is_path(const char *name)
+{
+	return strchr(name, '/') != NULL || recipe_ends_with(name, ".yml");
+}
+
 int
 recipe_find(char **out, const char *name, const char *service_dir,
     struct gs_error *err)
@@ -830,7 +837,7 @@ recipe_find(char **out, const char *name, const char *service_dir,
 	*out = NULL;
 	if (name == NULL || *name == '\0')
 		return gs_error_set(err, GS_E_CONFIG, 0, "recipe: empty name");
-	if (strchr(name, '/') != NULL || recipe_ends_with(name, ".yml")) {
+	if (recipe_is_path(name)) {
 		if (service_dir == NULL)
 			return gs_error_set(err, GS_E_CONFIG, 0, "recipe \"%s\": "
 			    "no service checkout to look in", name);
