@@ -16,6 +16,8 @@
 #	start_http_git [--auth U:P]	smart HTTP, sets HTTP_GIT_URL and
 #					HTTP_GIT_ACCESS_LOG
 #	start_web DIR			static files, sets WEB_URL, WEB_ACCESS_LOG
+#	start_hook_sink			records POSTed bodies, sets HOOK_URL
+#					and HOOK_LOG (one body a line)
 #	make_tls_cert			a CA and a cert for 127.0.0.1 in $TMP/tls
 #	start_sshd			ssh:// for root, sets SSH_PORT and
 #					SSH_KEY, SSH_KNOWN_HOSTS
@@ -644,4 +646,53 @@ start_sshd() {
 	done
 	diag "sshd did not start:" "$(tail -n 20 "$d/sshd.log")"
 	return 1
+}
+
+# ------------------------------------------------------------------
+# webhook receiver: nginx + fcgiwrap running a CGI script that appends
+# each request's body to $HOOK_LOG and answers 204
+
+_gs_hook_conf() {
+	local prefix=$1 port=$2
+
+	_gs_nginx_main "$prefix"
+	cat <<-EOF
+	http {
+	$(_gs_nginx_http "$prefix")
+		server {
+			listen 127.0.0.1:$port;
+			location / {
+				fastcgi_pass unix:$GS_HOOK_SOCK;
+				fastcgi_param SCRIPT_FILENAME $prefix/hook.cgi;
+				fastcgi_param REQUEST_METHOD \$request_method;
+				fastcgi_param CONTENT_TYPE \$content_type;
+				fastcgi_param CONTENT_LENGTH \$content_length;
+			}
+		}
+	}
+	EOF
+}
+
+start_hook_sink() {
+	local prefix
+
+	_gs_nginx_prefix hook || return 1
+	prefix=$GS_PREFIX
+	HOOK_LOG=$prefix/bodies.log
+	: >"$HOOK_LOG"
+	chmod 0666 "$HOOK_LOG"
+	cat >"$prefix/hook.cgi" <<-EOF
+	#!/bin/sh
+	head -c "\${CONTENT_LENGTH:-0}" >>"$HOOK_LOG"
+	echo >>"$HOOK_LOG"
+	printf 'Status: 204 No Content\r\n\r\n'
+	EOF
+	chmod 0755 "$prefix/hook.cgi"
+	GS_HOOK_SOCK=$prefix/fcgiwrap.sock
+	_gs_spawn fcgiwrap "$prefix/logs/fcgiwrap.log" /usr/sbin/fcgiwrap -f -c 2 \
+	    -s "unix:$GS_HOOK_SOCK" || return 1
+	wait_for -t 10 test -S "$GS_HOOK_SOCK" || return 1
+	chmod 0666 "$GS_HOOK_SOCK"
+	_gs_nginx_start "$prefix" start_hook_sink _gs_hook_conf || return 1
+	HOOK_URL=http://127.0.0.1:$GS_PORT/hooks/T0KEN-in-path
 }
