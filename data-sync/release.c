@@ -1,7 +1,7 @@
 /*
  * release.c: release dirs under state_dir/releases and the atomic switch.
  *
- * A release is releases/<id>, id = "<yyyymmddThhmmssZ>-<commit12>", so
+ * A release is releases/<id>, id = "<yyyymmddThhmmssZ>-<commit>" (the full id), so
  * that sorting ids by name sorts them by time. It is built as <id>.tmp,
  * renamed to <id>, and never modified once the web root points to it. The
  * web root (data.target) is a symlink to the release's absolute path; a
@@ -28,7 +28,7 @@
 #include "gitstrap.h"
 
 #define RELEASE_TSLEN		16	/* "20261123T093000Z" */
-#define RELEASE_COMMITLEN	12
+#define RELEASE_COMMITLEN	40	/* the full id: kept after git gc */
 #define RELEASE_IDLEN		(RELEASE_TSLEN + 1 + RELEASE_COMMITLEN)
 #define RELEASE_KEEP_FAILED	2	/* .failed dirs kept for a post-mortem */
 
@@ -39,7 +39,10 @@ release_make_id(char out[GS_RELIDLEN], time_t t, const char *commit)
 	size_t	i;
 
 	util_time_compact(t, ts);
-	snprintf(out, GS_RELIDLEN, "%s-%.*s", ts, RELEASE_COMMITLEN, commit);
+	/* ts is always RELEASE_TSLEN long: the id fits */
+	if (snprintf(out, GS_RELIDLEN, "%.*s-%.*s", RELEASE_TSLEN, ts,
+	    RELEASE_COMMITLEN, commit) >= GS_RELIDLEN)
+		fatalx("release.id", "msg=\"id too long\"");
 	for (i = RELEASE_TSLEN + 1; out[i] != '\0'; i++)
 		out[i] = (char)tolower((unsigned char)out[i]);
 }

@@ -550,6 +550,8 @@ int	repo_blob_open(struct repo_blob **out, struct gs_repo *,
 const void *repo_blob_data(const struct repo_blob *, size_t *lenp);
 const char *repo_blob_id(const struct repo_blob *);
 void	repo_blob_free(struct repo_blob *);
+/* after fetches: one pack of what the refs reach, nothing else */
+int	repo_gc(struct gs_repo *, struct gs_error *);
 /* expand a (short) commit id in the bare repository at gitdir */
 int	repo_expand_commit(const char *gitdir, const char *prefix,
 	    char out[GS_HEXLEN + 1], struct gs_error *);

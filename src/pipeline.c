@@ -432,13 +432,20 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	if (repo_open(&repo, gitdir, &d->repo, "data", err) == -1 ||
 	    repo_update(repo, commit, &fetched, err) == -1)
 		goto out;
+	if (fetched) {
+		struct gs_error	e2;
+
+		/* a full disk or a lost race here costs space, not data */
+		if (repo_gc(repo, &e2) == -1)
+			log_warnx("repo.gc", "repo=data err=\"%s\"", e2.msg);
+	}
 	if (release_current(d->target, cur, err) == -1)
 		goto out;
 	if (cur[0] != '\0') {
 		xasprintf(&reldir, "%s/releases/%s", gs->state_dir, cur);
 		/* the id names its commit: unchanged even if status was lost */
-		if (util_is_dir(reldir) && strlen(cur) > 12 &&
-		    strncmp(cur + strlen(cur) - 12, commit, 12) == 0) {
+		if (util_is_dir(reldir) && strlen(cur) > GS_HEXLEN &&
+		    strcmp(cur + strlen(cur) - GS_HEXLEN, commit) == 0) {
 			free(reldir);
 			log_info("unchanged", "release=%s commit=%.12s", cur,
 			    commit);
@@ -603,7 +610,7 @@ pipeline_rollback(const char *state_dir, const char *id,
 	struct gs_strlist	 ids = { NULL, 0 };
 	char			 cur[GS_RELIDLEN], want[GS_RELIDLEN];
 	char			 commit[GS_HEXLEN + 1];
-	char			*releases = NULL, *gitdir = NULL;
+	char			*releases = NULL;
 	size_t			 i;
 	int			 ret = -1;
 
@@ -642,16 +649,14 @@ pipeline_rollback(const char *state_dir, const char *id,
 		goto out;
 	log_info("rollback", "target=%s release=%s previous=%s",
 	    st.data_target, want, cur[0] != '\0' ? cur : "none");
-	gitdir = util_path_join(state_dir, "data.git");
-	if (repo_expand_commit(gitdir, want + strlen(want) - 12, commit,
-	    NULL) == 0)
-		pipeline_copy(st.data_commit, sizeof(st.data_commit), commit);
+	/* the id ends in the full commit id */
+	pipeline_copy(commit, sizeof(commit), want + strlen(want) - GS_HEXLEN);
+	pipeline_copy(st.data_commit, sizeof(st.data_commit), commit);
 	pipeline_copy(st.data_release, sizeof(st.data_release), want);
 	st.data_published_at = time(NULL);
 	ret = state_save(&st, state_dir, err);
 out:
 	strlist_free(&ids);
 	free(releases);
-	free(gitdir);
 	return ret;
 }

@@ -11,6 +11,8 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -949,4 +951,108 @@ repo_hash_buf(const void *buf, size_t len, char out[GS_HEXLEN + 1])
 	if (git_odb_hash(&oid, buf, len, GIT_OBJECT_BLOB) < 0)
 		fatalx("repo.hash", "msg=\"cannot hash %zu bytes\"", len);
 	git_oid_tostr(out, GS_HEXLEN + 1, &oid);
+}
+
+/* does a pack dir entry belong to the pack named keep? */
+static int
+repo_gc_keep(const char *entry, const char *keep)
+{
+	char	prefix[GS_HEXLEN + 8];
+
+	snprintf(prefix, sizeof(prefix), "pack-%s.", keep);
+	return strncmp(entry, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * Keep the mirror small, the libgit2 way to `git gc --prune=now`: once
+ * fetches have left REPO_GC_PACKS packs, write one pack of what the refs
+ * reach (a shallow mirror: the deployed commit and its tree) and delete
+ * every other pack and loose object.
+ */
+#define REPO_GC_PACKS	2
+
+int
+repo_gc(struct gs_repo *r, struct gs_error *err)
+{
+	git_packbuilder	*pb = NULL;
+	git_revwalk	*walk = NULL;
+	git_odb		*odb = NULL;
+	DIR		*d = NULL;
+	struct dirent	*de;
+	char		*objdir = NULL, *packdir = NULL, *path, keep[GS_HEXLEN + 1];
+	size_t		 npacks = 0, removed = 0;
+	int		 rc, ret = -1;
+
+	xasprintf(&objdir, "%s/objects", git_repository_path(r->repo));
+	xasprintf(&packdir, "%s/pack", objdir);
+	if ((d = opendir(packdir)) == NULL) {
+		gs_error_sys(err, "%s", packdir);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strlen(de->d_name) > 5 && strcmp(de->d_name +
+		    strlen(de->d_name) - 5, ".pack") == 0)
+			npacks++;
+	closedir(d);
+	d = NULL;
+	if (npacks < REPO_GC_PACKS) {
+		ret = 0;
+		goto out;
+	}
+	if ((rc = git_packbuilder_new(&pb, r->repo)) < 0 ||
+	    (rc = git_revwalk_new(&walk, r->repo)) < 0 ||
+	    (rc = git_revwalk_push_glob(walk, "refs/gitstrap/*")) < 0 ||
+	    (rc = git_packbuilder_insert_walk(pb, walk)) < 0 ||
+	    (rc = git_packbuilder_write(pb, packdir, 0, NULL, NULL)) < 0) {
+		repo_seterr(err, rc, "%s: repack %s", r->what,
+		    git_repository_path(r->repo));
+		goto out;
+	}
+	snprintf(keep, sizeof(keep), "%s", git_packbuilder_name(pb));
+
+	/* everything else: older packs, and loose objects */
+	if ((d = opendir(packdir)) == NULL) {
+		gs_error_sys(err, "%s", packdir);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "pack-", 5) != 0 ||
+		    repo_gc_keep(de->d_name, keep))
+			continue;
+		path = util_path_join(packdir, de->d_name);
+		if (unlink(path) == 0)
+			removed++;
+		free(path);
+	}
+	closedir(d);
+	if ((d = opendir(objdir)) == NULL) {
+		gs_error_sys(err, "%s", objdir);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 2 || !isxdigit(
+		    (unsigned char)de->d_name[0]) ||
+		    !isxdigit((unsigned char)de->d_name[1]))
+			continue;
+		path = util_path_join(objdir, de->d_name);
+		if (util_rm_rf(path, err) == -1) {
+			free(path);
+			goto out;
+		}
+		free(path);
+	}
+	if (git_repository_odb(&odb, r->repo) == 0)
+		git_odb_refresh(odb);
+	log_info("repo.gc", "repo=%s packs=%zu kept=%.12s removed=%zu",
+	    r->what, npacks, keep, removed);
+	ret = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	git_odb_free(odb);
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	free(packdir);
+	free(objdir);
+	return ret;
 }

@@ -52,7 +52,7 @@ like "$(cat "$TMP/boot.err")" "ev=publish " "publish is logged"
 unlike "$(cat "$TMP/boot.out")" "." "nothing on stdout"
 ok "data repo is shallow over HTTP" test -f "$TMP/state/data.git/shallow"
 release=$(readlink "$TMP/www/webcache")
-like "$release" "^$TMP/state/releases/[0-9]{8}T[0-9]{6}Z-${v1:0:12}$" \
+like "$release" "^$TMP/state/releases/[0-9]{8}T[0-9]{6}Z-$v1$" \
     "target points at releases/<time>-<commit>"
 is "$(stat -c %a "$release/index.html")" 644 "release files are 0644"
 is "$(stat -c %a "$release/json")" 755 "release dirs are 0755"

@@ -27,11 +27,11 @@
 #include "gitstrap.h"
 
 #define COMMIT	"0123456789abcdef0123456789abcdef01234567"
-#define ID1	"20261121T093000Z-aaaaaaaaaaaa"
-#define ID2	"20261122T093000Z-bbbbbbbbbbbb"
-#define ID3	"20261123T093000Z-cccccccccccc"
-#define ID4	"20261124T093000Z-dddddddddddd"
-#define ID5	"20261125T093000Z-eeeeeeeeeeee"
+#define ID1	"20261121T093000Z-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID2	"20261122T093000Z-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ID3	"20261123T093000Z-cccccccccccccccccccccccccccccccccccccccc"
+#define ID4	"20261124T093000Z-dddddddddddddddddddddddddddddddddddddddd"
+#define ID5	"20261125T093000Z-eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 
 struct tmp {
 	char	*root;
@@ -186,12 +186,13 @@ test_make_id(void **state)
 
 	(void)state;
 	release_make_id(id, 1795426200, COMMIT);	/* 2026-11-23T09:30:00Z */
-	assert_string_equal(id, "20261123T093000Z-0123456789ab");
+	assert_string_equal(id, "20261123T093000Z-" COMMIT);
 	assert_true(release_id_valid(id));
 
 	/* an id is lowercase, whatever the commit was given as */
 	release_make_id(id, 0, "ABCDEF0123456789ABCDEF0123456789ABCDEF01");
-	assert_string_equal(id, "19700101T000000Z-abcdef012345");
+	assert_string_equal(id,
+	    "19700101T000000Z-abcdef0123456789abcdef0123456789abcdef01");
 	assert_true(release_id_valid(id));
 }
 
@@ -200,13 +201,13 @@ test_id_valid(void **state)
 {
 	(void)state;
 	assert_true(release_id_valid(ID1));
-	assert_true(release_id_valid("20261123T093000Z-0123456789ab"));
+	assert_true(release_id_valid("20261123T093000Z-" COMMIT));
 	assert_false(release_id_valid(NULL));
 	assert_false(release_id_valid(""));
 	assert_false(release_id_valid(ID1 ".tmp"));
 	assert_false(release_id_valid(ID1 ".failed"));
-	assert_false(release_id_valid("20261123T093000Z-0123456789a"));
-	assert_false(release_id_valid("20261123T093000Z-0123456789abc"));
+	assert_false(release_id_valid("20261123T093000Z-0123456789ab"));
+	assert_false(release_id_valid("20261123T093000Z-" COMMIT "0"));
 	assert_false(release_id_valid("20261123T093000Z-0123456789AB"));
 	assert_false(release_id_valid("20261123T093000Z-0123456789ag"));
 	assert_false(release_id_valid("20261123 093000Z-0123456789ab"));
