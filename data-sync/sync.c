@@ -128,6 +128,11 @@ sync_loop(struct gitstrap *gs, const char *config_path, struct gs_error *err)
 	rc = pipeline_run(gs, &res, err);
 	for (;;) {
 		if (rc == 0) {
+			/* root was for the recipe and the first switch */
+			if (!ever_ok && gs->conf->user != NULL &&
+			    priv_drop(gs->conf->user, gs->state_dir,
+			    gs->conf->data.target, err) == -1)
+				return -1;
 			if (!ever_ok)
 				sync_notify("READY=1\nSTATUS=serving");
 			ever_ok = 1;

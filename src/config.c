@@ -788,10 +788,8 @@ config_root(struct config_ctx *cx, const struct yml_node *root,
 		return;
 	if ((v = yml_get(root, "state_dir")) != NULL)
 		config_abs_path(cx, v, "state_dir", &c->state_dir);
-	/* known, but not yet built: refused rather than silently ignored */
 	if ((v = yml_get(root, "user")) != NULL)
-		config_err(cx, v, "user", "dropping privileges to a user is not "
-		    "supported by this version");
+		config_str(cx, v, "user", &c->user);
 	if ((v = yml_get(root, "log")) != NULL)
 		config_log(cx, v, c);
 	if ((v = yml_get(root, "service")) != NULL) {

@@ -248,6 +248,7 @@ cmd_run(int argc, char **argv, int sync_only)
 	log_info("start", "version=%s command=%s state_dir=%s libgit2=%s",
 	    PACKAGE_VERSION, sync_only ? "sync" : gs.once ? "run-once" : "run",
 	    gs.state_dir, repo_lib_version());
+	pipeline_recover(&gs);
 	if (gs.once) {
 		if (pipeline_run(&gs, &res, &err) == -1) {
 			log_error("failure", "err=\"%s\"", err.msg);

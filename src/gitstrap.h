@@ -688,6 +688,8 @@ enum pipeline_result {
 /* one full cycle: service (when due), then data; updates gs->st */
 int	pipeline_run(struct gitstrap *, enum pipeline_result *out,
 	    struct gs_error *);
+/* at start: remove leftovers of an interrupted cycle */
+void	pipeline_recover(struct gitstrap *);
 /* switch back to a release (the one before current when id is NULL) */
 int	pipeline_rollback(const char *state_dir, const char *id,
 	    struct gs_error *);
@@ -706,5 +708,15 @@ int	sync_loop(struct gitstrap *, const char *config_path,
  */
 int64_t	sync_next_delay(const struct gs_data_conf *, int failures,
 	    int ever_succeeded, unsigned int *seed);
+
+/* ------------------------------------------------------------------ */
+/* priv.c (data-sync/): dropping root for the resident loop */
+
+/*
+ * Hand the state dir and the target's parent dir to user, then become
+ * that user for good. A no-op when already running as user.
+ */
+int	priv_drop(const char *user, const char *state_dir, const char *target,
+	    struct gs_error *);
 
 #endif /* GITSTRAP_H */

@@ -602,6 +602,33 @@ done:
 	return rc;
 }
 
+/*
+ * After a crash or kill -9: remove what an interrupted cycle left (a
+ * half-built release or checkout, a half-made symlink). The web root
+ * itself always points at a complete release: nothing else to repair.
+ */
+void
+pipeline_recover(struct gitstrap *gs)
+{
+	const struct gs_data_conf	*d = &gs->conf->data;
+	struct gs_error			 err;
+	char				 cur[GS_RELIDLEN], *path;
+
+	path = util_path_join(gs->state_dir, "service.tmp");
+	if (util_rm_rf(path, &err) == -1)
+		log_warnx("recover", "err=\"%s\"", err.msg);
+	free(path);
+	xasprintf(&path, "%s.gitstrap-tmp", d->target);
+	if (unlink(path) == 0)
+		log_info("recover", "removed=%s", path);
+	free(path);
+	path = util_path_join(gs->state_dir, "releases");
+	if (util_is_dir(path) && release_current(d->target, cur, &err) == 0 &&
+	    release_prune(path, d->keep_releases, cur, &err) == -1)
+		log_warnx("recover", "err=\"%s\"", err.msg);
+	free(path);
+}
+
 int
 pipeline_rollback(const char *state_dir, const char *id,
     struct gs_error *err)

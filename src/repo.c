@@ -75,6 +75,21 @@ repo_lib_init(void)
 	if (git_libgit2_init() < 0)
 		return -1;
 	/*
+	 * The deployment is what the config says, whoever runs it: no
+	 * ~/.gitconfig or /etc/gitconfig (an insteadOf there could send a
+	 * fetch elsewhere), and nothing to read in a home a dropped user
+	 * cannot enter.
+	 */
+	if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM,
+	    "") < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG,
+	    "") < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL,
+	    "") < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH,
+	    GIT_CONFIG_LEVEL_PROGRAMDATA, "") < 0)
+		return -1;
+	/*
 	 * libcurl (through OpenSSL) honours SSL_CERT_FILE and SSL_CERT_DIR;
 	 * libgit2 may be built on another TLS library that does not. Hand
 	 * them over, so both trust the same CAs.

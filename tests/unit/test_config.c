@@ -825,9 +825,6 @@ test_config_verify_refused(void **state)
 	config_expect(BASE "  verify: { mode: tag }\n",
 	    "t.yml:4:11: data.verify: signature verification is not "
 	    "supported by this version");
-	config_expect("user: www-data\n" BASE,
-	    "t.yml:1:7: user: dropping privileges to a user is not "
-	    "supported by this version");
 }
 
 static void
