@@ -26,6 +26,8 @@
 #include "gitstrap.h"
 
 #define REPO_FETCHED_REF	"refs/gitstrap/fetched"
+#define REPO_CONNECT_TIMEOUT_MS	30000
+#define REPO_IO_TIMEOUT_MS	120000	/* no byte for 2 minutes: give up */
 
 struct gs_repo {
 	git_repository		*repo;
@@ -88,6 +90,11 @@ repo_lib_init(void)
 	    "") < 0 ||
 	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH,
 	    GIT_CONFIG_LEVEL_PROGRAMDATA, "") < 0)
+		return -1;
+	/* a server that stops answering must not stall the loop forever */
+	if (git_libgit2_opts(GIT_OPT_SET_SERVER_CONNECT_TIMEOUT,
+	    REPO_CONNECT_TIMEOUT_MS) < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_SERVER_TIMEOUT, REPO_IO_TIMEOUT_MS) < 0)
 		return -1;
 	/*
 	 * libcurl (through OpenSSL) honours SSL_CERT_FILE and SSL_CERT_DIR;

@@ -60,10 +60,8 @@ ok "a push is published within the interval and a few seconds" \
 is "$(jqr "$TMP/state-poll/status.json" .data.commit)" "$v2" "status follows"
 
 # --- the server goes away: keep serving, back off, converge
-kill -STOP "$HTTP_GIT_PID" 2>/dev/null; kill -CONT "$HTTP_GIT_PID" 2>/dev/null
-git_url_saved=$url
-mv "$TMP/git/data.git" "$TMP/git/data.git.away"
-ok "failures are logged while the repo is away" \
+stop_http_git
+ok "failures are logged while the server is down" \
     wait_for -t 20 atleast 3 'ev=sync.failed' "$TMP/poll.err"
 is "$(cat "$TMP/www-poll/site/index.html")" "<h1>data version 2</h1>" \
     "the last good release keeps serving"
@@ -74,9 +72,9 @@ d1=$(echo "$delays" | sed -n 1p); d3=$(echo "$delays" | sed -n 3p)
 ok "the delay backs off ($d1 ms then $d3 ms)" test "$d3" -gt "$d1"
 is "$(jqr "$TMP/state-poll/status.json" '.consecutive_failures > 0')" true \
     "status counts the failures"
-mv "$TMP/git/data.git.away" "$TMP/git/data.git"
 data_commit data 3 >/dev/null
-ok "it converges once the repo is back" \
+restart_http_git || bail_out "smart HTTP did not come back"
+ok "it converges once the server is back" \
     wait_for -t 20 grep -q "data version 3" "$TMP/www-poll/site/index.html"
 ok "and the failure count is reset" \
     wait_for sh -c "[ \"\$(jq .consecutive_failures '$TMP/state-poll/status.json')\" = 0 ]"

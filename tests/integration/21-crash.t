@@ -5,7 +5,8 @@
 # never a half-unpacked tree or a dangling link; the next run must clean up
 # and converge. Also a first boot killed before anything was served.
 #
-# The kill moments are drawn with $RANDOM; set CRASH_SEED to replay a run.
+# The kill moments are drawn with $RANDOM, seeded with CRASH_SEED when it
+# is set (the seed is printed), so a failing run's moments can be retried.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/servers.sh"
@@ -18,8 +19,9 @@ FILES=3000	# files in every release, besides index.html and json/v.json
 plan $((2 + TRIALS + 1 + 7 + 2 * FRESH))
 setup_tmp
 
-RANDOM=${CRASH_SEED:-$$}
-diag "CRASH_SEED=$RANDOM"
+seed=${CRASH_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+RANDOM=$seed
+diag "CRASH_SEED=$seed"
 
 # --- a data repo of FILES small pages, about 20 MB unpacked
 src=$TMP/src
@@ -216,8 +218,7 @@ for ((i = 1; i <= TRIALS; i++)); do
 	fi
 	prev=${SERVED:-$prev}
 done
-diag "of $TRIALS syncs: $before killed before the switch," \
-    "$after killed after it, $finished done before the kill"
+diag "of $TRIALS syncs: $before killed before the switch, $after killed after it, $finished done before the kill"
 ok "some kills hit a sync before its switch ($before of $TRIALS)" \
     test "$before" -gt 0
 

@@ -501,6 +501,28 @@ start_http_git() {
 	HTTP_GIT_URL=http${tls:+s}://127.0.0.1:$GS_PORT
 	HTTP_GIT_ACCESS_LOG=$prefix/logs/access.log
 	HTTP_GIT_PID=$GS_PID
+	HTTP_GIT_PREFIX=$prefix
+}
+
+# stop_http_git / restart_http_git: take the last smart-HTTP server down
+# (its nginx; fcgiwrap stays), and bring it back on the same port, as a
+# server that goes away and comes back would.
+stop_http_git() {
+	_gs_stop_group "$HTTP_GIT_PID" nginx
+}
+
+restart_http_git() {
+	local port=${HTTP_GIT_URL##*:}
+	local -a eflag=()
+
+	if "$(_gs_nginx_bin)" -h 2>&1 | grep -q -- '-e filename'; then
+		eflag=(-e "$HTTP_GIT_PREFIX/logs/error.log")
+	fi
+	_gs_spawn nginx "$HTTP_GIT_PREFIX/logs/stderr.log" "$(_gs_nginx_bin)" \
+	    -p "$HTTP_GIT_PREFIX" -c "$HTTP_GIT_PREFIX/nginx.conf" "${eflag[@]}" ||
+	    return 1
+	_gs_wait_up "$GS_PID" "$port" || return 1
+	HTTP_GIT_PID=$GS_PID
 }
 
 # http_log_count METHOD URI_REGEX [LOG]: how many requests in the access
