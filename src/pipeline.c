@@ -26,11 +26,23 @@ pipeline_recipe_key(const struct gs_config *conf, const char *commit,
     char out[GS_HEXLEN + 1])
 {
 	const struct gs_service_conf	*s = &conf->service;
-	char				*buf, *tmp;
+	char				*buf, *tmp, *path = NULL, *body = NULL;
+	char				 hex[GS_HEXLEN + 1];
 	size_t				 i;
 
 	xasprintf(&buf, "commit %s\nrecipe %s\n", commit,
 	    s->recipe != NULL ? s->recipe : "");
+	/* a shipped recipe is not in the commit: its content counts too */
+	if (s->recipe != NULL && !recipe_is_path(s->recipe) &&
+	    recipe_find(&path, s->recipe, NULL, NULL) == 0 &&
+	    util_read_file(path, 1 << 20, &body, NULL, NULL) == 0) {
+		repo_hash_buf(body, strlen(body), hex);
+		xasprintf(&tmp, "%sshipped %s\n", buf, hex);
+		free(buf);
+		buf = tmp;
+	}
+	free(path);
+	free(body);
 	for (i = 0; i < s->nvars; i++) {
 		xasprintf(&tmp, "%svar %s=%s\n", buf, s->vars[i].key,
 		    s->vars[i].val);
