@@ -381,17 +381,6 @@ config_rel_path(struct config_ctx *cx, const struct yml_node *n,
 	return config_str(cx, n, key, out);
 }
 
-static int
-config_var_name_ok(const char *s)
-{
-	if (!isalpha((unsigned char)*s) && *s != '_')
-		return 0;
-	for (s++; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return 0;
-	return 1;
-}
-
 static void
 config_auth(struct config_ctx *cx, const struct yml_node *n,
     const char *section, struct gs_auth *a)
@@ -428,7 +417,7 @@ config_auth(struct config_ctx *cx, const struct yml_node *n,
 		secrets++;
 		config_key(k, sizeof(k), key, "password_env");
 		if (v->type == YML_SCALAR && v->str[0] != '\0' &&
-		    !config_var_name_ok(v->str))
+		    !util_is_identifier(v->str))
 			config_err(cx, v, k, "bad variable name \"%s\"",
 			    config_quote(q, sizeof(q), v->str));
 		else
@@ -479,7 +468,7 @@ config_vars(struct config_ctx *cx, const struct yml_node *n,
 	for (i = 0; i < n->n; i++) {
 		k = n->keys[i];
 		v = n->vals[i];
-		if (!config_var_name_ok(k->str)) {
+		if (!util_is_identifier(k->str)) {
 			config_err(cx, k, "service.vars",
 			    "bad variable name \"%s\"",
 			    config_quote(q, sizeof(q), k->str));

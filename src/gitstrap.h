@@ -126,7 +126,8 @@ int	util_parse_percent(const char *, int *out, const char **why);
 /* base-10 integer in [min, max], whole string; -1 and a reason on error */
 int	util_strtonum(const char *, long long min, long long max,
 	    long long *out, const char **why);
-int	util_is_hex_id(const char *);		/* 40 lowercase/uppercase hex */
+int	util_is_hex_id(const char *);
+int	util_is_identifier(const char *);	/* [A-Za-z_][A-Za-z0-9_]* */		/* 40 lowercase/uppercase hex */
 
 /* RFC 3339 UTC "2026-11-23T09:30:00Z" */
 void	util_time_rfc3339(time_t, char buf[32]);

@@ -53,17 +53,6 @@ recipe_in(const char *s, const char *const *list)
 	return -1;
 }
 
-static int
-recipe_ident_ok(const char *s)
-{
-	if (!isalpha((unsigned char)*s) && *s != '_')
-		return 0;
-	for (s++; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return 0;
-	return 1;
-}
-
 /* a relative path that cannot climb out of where it is resolved */
 int
 recipe_relpath_ok(const char *path)
@@ -443,7 +432,7 @@ recipe_parse_env(struct recipe_parser *p, struct recipe_step *s,
 	s->env = xcalloc(n->n, sizeof(*s->env));
 	for (i = 0; i < n->n; i++) {
 		snprintf(kpath, sizeof(kpath), "%s.%s", path, n->keys[i]->str);
-		if (!recipe_ident_ok(n->keys[i]->str)) {
+		if (!util_is_identifier(n->keys[i]->str)) {
 			recipe_diag(p, n->keys[i], "%s: invalid variable name "
 			    "\"%s\" (letters, digits and _)", path,
 			    n->keys[i]->str);
@@ -582,7 +571,7 @@ recipe_parse_vars(struct recipe_parser *p, struct recipe *r,
 		return;
 	r->vars = xcalloc(n->n, sizeof(*r->vars));
 	for (i = 0; i < n->n; i++) {
-		if (!recipe_ident_ok(n->keys[i]->str)) {
+		if (!util_is_identifier(n->keys[i]->str)) {
 			recipe_diag(p, n->keys[i], "vars: invalid var name "
 			    "\"%s\" (letters, digits and _)", n->keys[i]->str);
 			continue;

@@ -597,3 +597,15 @@ util_quote(char *out, size_t size, const char *s, size_t len)
 	}
 	out[o] = '\0';
 }
+
+/* a variable name: [A-Za-z_][A-Za-z0-9_]* */
+int
+util_is_identifier(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
