@@ -655,6 +655,7 @@ struct gs_status {
 	int	consecutive_failures;
 	char	last_error[512];		/* empty = none */
 	uint64_t syncs_changed, syncs_unchanged, syncs_failed;
+	uint64_t fetches_data, fetches_service;	/* object transfers */
 	int64_t	 stale_after_ms;
 };
 

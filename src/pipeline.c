@@ -134,6 +134,8 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 	if (repo_open(&repo, gitdir, &conf->service.repo, "service", err) == -1 ||
 	    repo_update(repo, commit, &fetched, err) == -1)
 		goto out;
+	if (fetched)
+		st->fetches_service++;
 	pipeline_recipe_key(conf, commit, key);
 	if (strcmp(st->svc_commit, commit) == 0 &&
 	    strcmp(st->svc_recipe_key, key) == 0 && util_is_dir(dir)) {
@@ -447,6 +449,7 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	if (fetched) {
 		struct gs_error	e2;
 
+		gs->st.fetches_data++;
 		/* a full disk or a lost race here costs space, not data */
 		if (repo_gc(repo, &e2) == -1)
 			log_warnx("repo.gc", "repo=data err=\"%s\"", e2.msg);

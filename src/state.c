@@ -55,7 +55,7 @@ state_json(const struct gs_status *st)
 	    "target", state_str(st->data_target),
 	    "published_at", state_time(st->data_published_at));
 	root = json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:{s:I, s:I, s:I}, "
-	    "s:I}",
+	    "s:{s:I, s:I}, s:I}",
 	    "service", svc,
 	    "data", data,
 	    "last_attempt", state_time(st->last_attempt),
@@ -65,6 +65,8 @@ state_json(const struct gs_status *st)
 	    "syncs", "changed", (json_int_t)st->syncs_changed,
 	    "unchanged", (json_int_t)st->syncs_unchanged,
 	    "failed", (json_int_t)st->syncs_failed,
+	    "fetches", "data", (json_int_t)st->fetches_data,
+	    "service", (json_int_t)st->fetches_service,
 	    "stale_after_seconds", (json_int_t)(st->stale_after_ms / 1000));
 	if (root == NULL)
 		fatalx("state.json", "msg=\"cannot build status object\"");
@@ -157,6 +159,11 @@ state_load(struct gs_status *st, const char *state_dir, struct gs_error *err)
 	    json_object_get(syncs, "unchanged"));
 	st->syncs_failed = (uint64_t)json_integer_value(
 	    json_object_get(syncs, "failed"));
+	syncs = json_object_get(root, "fetches");
+	st->fetches_data = (uint64_t)json_integer_value(
+	    json_object_get(syncs, "data"));
+	st->fetches_service = (uint64_t)json_integer_value(
+	    json_object_get(syncs, "service"));
 	st->stale_after_ms = 1000 * (int64_t)json_integer_value(
 	    json_object_get(root, "stale_after_seconds"));
 	json_decref(root);
@@ -187,6 +194,10 @@ state_metrics(const struct gs_status *st)
 	    "gitstrap_syncs_total{result=\"changed\"} %llu\n"
 	    "gitstrap_syncs_total{result=\"unchanged\"} %llu\n"
 	    "gitstrap_syncs_total{result=\"failed\"} %llu\n"
+	    "# HELP gitstrap_fetches_total Fetches that transferred objects.\n"
+	    "# TYPE gitstrap_fetches_total counter\n"
+	    "gitstrap_fetches_total{repo=\"data\"} %llu\n"
+	    "gitstrap_fetches_total{repo=\"service\"} %llu\n"
 	    "# HELP gitstrap_info What is deployed.\n"
 	    "# TYPE gitstrap_info gauge\n"
 	    "gitstrap_info{data_commit=\"%s\",service_commit=\"%s\",release=\"%s\"} 1\n",
@@ -195,6 +206,8 @@ state_metrics(const struct gs_status *st)
 	    (unsigned long long)st->syncs_changed,
 	    (unsigned long long)st->syncs_unchanged,
 	    (unsigned long long)st->syncs_failed,
+	    (unsigned long long)st->fetches_data,
+	    (unsigned long long)st->fetches_service,
 	    st->data_commit, st->svc_commit, st->data_release);
 	return out;
 }

@@ -7,7 +7,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 17
+plan 18
 setup_tmp
 
 v1=$(data_commit data 1) || bail_out "data repo"
@@ -27,6 +27,7 @@ data:
     before_switch: "test -f index.html"
     after_switch:
       - 'echo "\$GITSTRAP_DATA_COMMIT \$GITSTRAP_RELEASE_DIR \$(pwd)" >> $TMP/after.log'
+      - 'echo reloaded the web server'
   health: { url: "$WEB_URL/site/index.html", expect: 200, timeout: 5s, retries: 1 }
 YML
 }
@@ -39,6 +40,8 @@ is "$c" "$v1" "after_switch gets GITSTRAP_DATA_COMMIT"
 is "$d" "$rel" "after_switch gets GITSTRAP_RELEASE_DIR"
 is "$w" "$rel" "after_switch runs in the release dir"
 like "$(cat "$TMP/boot.err")" "ev=health.ok " "the health check is logged"
+like "$(cat "$TMP/boot.err")" 'ev=hook.output hook=after_switch index=1 out="reloaded the web server"' \
+    "hook output is logged, naming the hook"
 
 # a release without index.html: before_switch vetoes it
 work=$TMP/work-data

@@ -10,7 +10,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 24
+plan 25
 setup_tmp
 
 v1=$(data_commit data 1) || bail_out "data repo"
@@ -51,6 +51,8 @@ ok "three unchanged polls follow" wait_for atleast 3 'ev=unchanged' "$TMP/poll.e
 http_log_mark
 is "$(http_log_count POST '/data\.git/git-upload-pack')" 1 \
     "unchanged polls make no upload-pack POST (only the boot fetched)"
+is "$(jqr "$TMP/state-poll/status.json" .fetches.data)" 1 \
+    "and the fetch counter did not move"
 gets=$(http_log_count GET '/data\.git/info/refs\?service=git-upload-pack')
 polls=$(count 'ev=unchanged' "$TMP/poll.err")
 ok "each poll is one GET of info/refs" test "$gets" -ge "$polls"
