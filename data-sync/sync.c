@@ -23,6 +23,7 @@
 #include "gitstrap.h"
 
 #define SYNC_BOOT_RETRY_MS	2000	/* first retry while never succeeded */
+#define SYNC_FOREVER_MS		(100LL * 365 * 86400 * 1000)	/* until a signal */
 
 static void
 sync_notify(const char *state)
@@ -160,7 +161,7 @@ sync_loop(struct gitstrap *gs, const char *config_path, struct gs_error *err)
 		/* a pinned commit cannot change: wait for signals only */
 		if (rc == 0 && repo_ref_is_commit(gs->conf->data.repo.ref) &&
 		    (!gs->conf->has_service || !gs->conf->service.follow))
-			delay = INT64_MAX / 2000000;
+			delay = SYNC_FOREVER_MS;
 		log_debug("sync.wait", "delay_ms=%lld", (long long)delay);
 		sync_notify("WATCHDOG=1");
 		sig = sync_wait(delay);

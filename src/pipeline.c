@@ -53,6 +53,19 @@ pipeline_recipe_key(const struct gs_config *conf, const char *commit,
 	free(buf);
 }
 
+/*
+ * Name the part of the pipeline an error came from, once: errors from
+ * repo.c already start with it ("data: URL: ..."), the others do not.
+ */
+static void
+pipeline_prefix(struct gs_error *err, const char *part)
+{
+	size_t	len = strlen(part);
+
+	if (strncmp(err->msg, part, len) != 0 || err->msg[len] != ':')
+		gs_error_prefix(err, "%s", part);
+}
+
 static void
 pipeline_copy(char *dst, size_t len, const char *src)
 {
@@ -480,8 +493,8 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	*out = PIPELINE_PUBLISHED;
 	ret = 0;
 out:
-	if (ret == -1 && strncmp(err->msg, "data", 4) != 0)
-		gs_error_prefix(err, "data");
+	if (ret == -1)
+		pipeline_prefix(err, "data");
 	repo_free(repo);
 	free(gitdir);
 	return ret;
