@@ -66,6 +66,54 @@ pipeline_prefix(struct gs_error *err, const char *part)
 		gs_error_prefix(err, "%s", part);
 }
 
+/*
+ * The git mirrors are caches. A process killed while libgit2 writes one
+ * can leave lock files or a shallow list that no longer matches the refs,
+ * and libgit2 does not repair either. So every write is bracketed by a
+ * marker beside the mirror; at start a marker left behind means "drop the
+ * mirror, fetch afresh" (pipeline_recover).
+ */
+static char *
+pipeline_mark(const char *gitdir)
+{
+	char	*mark;
+	int	 fd;
+
+	xasprintf(&mark, "%s.busy", gitdir);
+	if ((fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) != -1)
+		close(fd);
+	return mark;
+}
+
+static void
+pipeline_unmark(char *mark)
+{
+	if (mark != NULL)
+		(void)unlink(mark);
+	free(mark);
+}
+
+static void
+pipeline_recover_mirror(const char *state_dir, const char *name)
+{
+	struct gs_error	 err;
+	char		*gitdir, *mark;
+
+	gitdir = util_path_join(state_dir, name);
+	xasprintf(&mark, "%s.busy", gitdir);
+	if (util_exists(mark)) {
+		if (util_rm_rf(gitdir, &err) == -1)
+			log_warnx("recover", "err=\"%s\"", err.msg);
+		else {
+			log_info("recover", "removed=%s reason=\"interrupted "
+			    "while writing; it is fetched afresh\"", gitdir);
+			(void)unlink(mark);
+		}
+	}
+	free(mark);
+	free(gitdir);
+}
+
 static void
 pipeline_copy(char *dst, size_t len, const char *src)
 {
@@ -137,15 +185,19 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 	struct gs_repo		*repo = NULL;
 	struct gs_error		 e2;
 	char			 commit[GS_HEXLEN + 1], key[GS_HEXLEN + 1];
-	char			*gitdir, *dir, *tmp;
-	int			 fetched, had_old = 0, swapped = 0, ret = -1;
+	char			*gitdir, *dir, *tmp, *mark;
+	int			 fetched, had_old = 0, swapped = 0, rc, ret = -1;
 
 	gitdir = util_path_join(gs->state_dir, "service.git");
 	dir = util_path_join(gs->state_dir, "service");
 	xasprintf(&tmp, "%s.tmp", dir);
 	/* repo errors already say "service: URL: ..." */
-	if (repo_open(&repo, gitdir, &conf->service.repo, "service", err) == -1 ||
-	    repo_update(repo, commit, &fetched, err) == -1)
+	mark = pipeline_mark(gitdir);
+	rc = repo_open(&repo, gitdir, &conf->service.repo, "service", err);
+	if (rc == 0)
+		rc = repo_update(repo, commit, &fetched, err);
+	pipeline_unmark(mark);
+	if (rc == -1)
 		goto out;
 	if (fetched)
 		st->fetches_service++;
@@ -451,22 +503,26 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	const struct gs_data_conf	*d = &gs->conf->data;
 	struct gs_repo			*repo = NULL;
 	char				 commit[GS_HEXLEN + 1];
-	char				 cur[GS_RELIDLEN], *gitdir, *reldir;
-	int				 fetched, ret = -1;
+	char				 cur[GS_RELIDLEN], *gitdir, *reldir, *mark;
+	int				 fetched, rc, ret = -1;
 
 	*out = PIPELINE_UNCHANGED;
 	gitdir = util_path_join(gs->state_dir, "data.git");
-	if (repo_open(&repo, gitdir, &d->repo, "data", err) == -1 ||
-	    repo_update(repo, commit, &fetched, err) == -1)
-		goto out;
-	if (fetched) {
+	mark = pipeline_mark(gitdir);
+	rc = repo_open(&repo, gitdir, &d->repo, "data", err);
+	if (rc == 0)
+		rc = repo_update(repo, commit, &fetched, err);
+	if (rc == 0 && fetched) {
 		struct gs_error	e2;
 
 		gs->st.fetches_data++;
-		/* a full disk or a lost race here costs space, not data */
+		/* a full disk here costs space, not data: go on */
 		if (repo_gc(repo, &e2) == -1)
 			log_warnx("repo.gc", "repo=data err=\"%s\"", e2.msg);
 	}
+	pipeline_unmark(mark);
+	if (rc == -1)
+		goto out;
 	if (release_current(d->target, cur, err) == -1)
 		goto out;
 	if (cur[0] != '\0') {
@@ -642,6 +698,8 @@ pipeline_recover(struct gitstrap *gs)
 	struct gs_error			 err;
 	char				 cur[GS_RELIDLEN], *path;
 
+	pipeline_recover_mirror(gs->state_dir, "data.git");
+	pipeline_recover_mirror(gs->state_dir, "service.git");
 	path = util_path_join(gs->state_dir, "service.tmp");
 	if (util_rm_rf(path, &err) == -1)
 		log_warnx("recover", "err=\"%s\"", err.msg);
