@@ -259,12 +259,38 @@ unpack_clean_path(const char *entry, int strip, char **out,
  * a symlink), and names below an inside point stay inside as long as every
  * symlink does: which is what this check makes true, one link at a time.
  */
+/*
+ * The next path component at *pp, skipping slashes and "." components:
+ * its start in *c and length in *len; 0 at the end of the path.
+ */
+static int
+unpack_next_component(const char **pp, const char **c, size_t *len)
+{
+	const char	*p = *pp;
+
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0') {
+			*pp = p;
+			return 0;
+		}
+		*c = p;
+		*len = strcspn(p, "/");
+		p += *len;
+		if (!unpack_is_dot(*c, *len))
+			break;
+	}
+	*pp = p;
+	return 1;
+}
+
 int
 unpack_link_inside(const char *entry_path, const char *target)
 {
 	const char	*p, *c;
 	size_t		 len;
-	long		 depth = 0;
+	long		 depth = -1;	/* the last component is the link */
 	int		 named = 0;
 
 	if (entry_path == NULL || target == NULL || *target == '\0' ||
@@ -272,30 +298,15 @@ unpack_link_inside(const char *entry_path, const char *target)
 		return 0;
 
 	/* depth of the link's dir: the components before the last one */
-	for (p = entry_path; *p != '\0';) {
-		while (*p == '/')
-			p++;
-		c = p;
-		len = strcspn(p, "/");
-		p += len;
-		if (len == 0 || unpack_is_dot(c, len))
-			continue;
+	for (p = entry_path; unpack_next_component(&p, &c, &len);) {
 		if (unpack_is_dotdot(c, len))
 			return 0;
-		while (*p == '/')
-			p++;
-		if (*p != '\0')
-			depth++;
+		depth++;
 	}
+	if (depth < 0)
+		return 0;
 
-	for (p = target; *p != '\0';) {
-		while (*p == '/')
-			p++;
-		c = p;
-		len = strcspn(p, "/");
-		p += len;
-		if (len == 0 || unpack_is_dot(c, len))
-			continue;
+	for (p = target; unpack_next_component(&p, &c, &len);) {
 		if (unpack_is_dotdot(c, len)) {
 			if (named || --depth < 0)
 				return 0;
