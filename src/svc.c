@@ -17,6 +17,19 @@
 
 #define SVC_SYSTEMD_DIR		"/run/systemd/system"
 
+/* the command for a state; NULL for "reloaded": each manager has its way */
+static const char *
+svc_verb(const char *state)
+{
+	if (strcmp(state, "started") == 0)
+		return "start";
+	if (strcmp(state, "stopped") == 0)
+		return "stop";
+	if (strcmp(state, "restarted") == 0)
+		return "restart";
+	return NULL;
+}
+
 static int
 svc_systemd(void)
 {
@@ -40,13 +53,7 @@ svc_systemctl(const struct step_exec *ex, const struct recipe_step *x,
 	}
 	if (x->svc_state == NULL)
 		return 0;
-	if (strcmp(x->svc_state, "started") == 0)
-		verb = "start";
-	else if (strcmp(x->svc_state, "stopped") == 0)
-		verb = "stop";
-	else if (strcmp(x->svc_state, "restarted") == 0)
-		verb = "restart";
-	else
+	if ((verb = svc_verb(x->svc_state)) == NULL)
 		verb = "reload-or-restart";	/* starts it when stopped */
 	if (step_argv(ex, err, "systemctl", verb, x->svc_name,
 	    (char *)NULL) == -1) {
@@ -117,13 +124,7 @@ svc_sysv(const struct step_exec *ex, const struct recipe_step *x,
 	else
 		return gs_error_set(err, GS_E_RUNTIME, 0, "no service manager "
 		    "found (systemctl, service, rc-service)");
-	if (strcmp(x->svc_state, "started") == 0)
-		verb = "start";
-	else if (strcmp(x->svc_state, "stopped") == 0)
-		verb = "stop";
-	else if (strcmp(x->svc_state, "restarted") == 0)
-		verb = "restart";
-	else
+	if ((verb = svc_verb(x->svc_state)) == NULL)
 		/* reload a running service, start a stopped one */
 		verb = step_argv(ex, &e, tool, x->svc_name, "status",
 		    (char *)NULL) == 0 ? "reload" : "start";

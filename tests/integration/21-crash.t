@@ -45,7 +45,7 @@ remember() {
 # --- the big repo: FILES pages of 2-10 KB, about 20 MB unpacked
 src=$TMP/src
 top=$src/cache_storage_for_open_qa
-mkdir -p "$top/json" "$TMP/work"
+mkdir -p "$top/json" "$TMP/data-work"
 awk -v n="$FILES" -v dir="$top" 'BEGIN {
 	srand(21)
 	for (i = 0; i < 50; i++)
@@ -72,9 +72,9 @@ push_version() {
 	# as make_data_tarball, but with fast compression: one per trial
 	tar -C "$src" --sort=name --mtime=@1700000000 --owner=0 --group=0 \
 	    --numeric-owner -cf - ./cache_storage_for_open_qa |
-	    gzip -n -1 >"$TMP/work/cache_storage_for_open_qa.tar.gz" || return 1
-	printf 'data repo of version %s\n' "$n" >"$TMP/work/README"
-	commit=$(commit_tree "$TMP/git/data.git" "$TMP/work" "data v$n") ||
+	    gzip -n -1 >"$TMP/data-work/cache_storage_for_open_qa.tar.gz" || return 1
+	printf 'data repo of version %s\n' "$n" >"$TMP/data-work/README"
+	commit=$(commit_tree "$TMP/git/data.git" "$TMP/data-work" "data v$n") ||
 	    return 1
 	remember data "$n" "$commit" "$top"
 }
