@@ -46,8 +46,8 @@ priv_parent(const char *path)
 }
 
 int
-priv_drop(const char *user, const char *state_dir, const char *target,
-    struct gs_error *err)
+priv_drop(const char *user, const char *state_dir,
+    const struct gs_data_conf *d, struct gs_error *err)
 {
 	struct passwd	*pw;
 	char		*parent;
@@ -64,11 +64,14 @@ priv_drop(const char *user, const char *state_dir, const char *target,
 		    user, errno != 0 ? strerror(errno) : "no such user");
 	priv_uid = pw->pw_uid;
 	priv_gid = pw->pw_gid;
-	/* the state dir, all of it: the mirror, releases, status, lock */
+	/* the state dir and the releases, all of them */
 	if (nftw(state_dir, priv_chown_cb, 32, FTW_PHYS) == -1)
 		return gs_error_sys(err, "chown %s to %s", state_dir, user);
+	if (nftw(d->releases_dir, priv_chown_cb, 32, FTW_PHYS) == -1)
+		return gs_error_sys(err, "chown %s to %s", d->releases_dir,
+		    user);
 	/* the web root's parent, alone: the symlink is renamed in there */
-	parent = priv_parent(target);
+	parent = priv_parent(d->target);
 	if (lchown(parent, priv_uid, priv_gid) == -1) {
 		gs_error_sys(err, "chown %s to %s", parent, user);
 		free(parent);

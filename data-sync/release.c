@@ -162,13 +162,34 @@ out:
 	return ret;
 }
 
+/*
+ * Releases beside the target get a relative link ("<dir>/<id>"): it keeps
+ * working where the target's directory is mounted at another path, as in
+ * a volume shared with a web server container. Elsewhere, an absolute one.
+ */
+static char *
+release_link_text(const char *parent, const char *releases_dir,
+    const char *id, const char *abs)
+{
+	size_t	 plen = strlen(parent);
+	char	*out;
+
+	if (plen > 1 && strncmp(releases_dir, parent, plen) == 0 &&
+	    releases_dir[plen] == '/' && releases_dir[plen + 1] != '\0' &&
+	    strchr(releases_dir + plen + 1, '/') == NULL) {
+		xasprintf(&out, "%s/%s", releases_dir + plen + 1, id);
+		return out;
+	}
+	return xstrdup(abs);
+}
+
 int
 release_switch(const char *target, const char *releases_dir, const char *id,
     struct gs_error *err)
 {
 	struct stat	 sb;
 	char		*t = NULL, *parent = NULL, *tmp = NULL, *rel = NULL;
-	char		*absdir = NULL, *slash;
+	char		*absdir = NULL, *slash, *link = NULL;
 	int		 ret = -1;
 
 	if (!release_id_valid(id))
@@ -228,7 +249,8 @@ release_switch(const char *target, const char *releases_dir, const char *id,
 		gs_error_sys(err, "remove %s", tmp);
 		goto out;
 	}
-	if (symlink(rel, tmp) == -1) {
+	link = release_link_text(parent, releases_dir, id, rel);
+	if (symlink(link, tmp) == -1) {
 		gs_error_sys(err, "symlink %s", tmp);
 		goto out;
 	}
@@ -241,6 +263,7 @@ release_switch(const char *target, const char *releases_dir, const char *id,
 		goto out;
 	ret = 0;
 out:
+	free(link);
 	free(absdir);
 	free(rel);
 	free(tmp);

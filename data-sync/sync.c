@@ -132,7 +132,7 @@ sync_loop(struct gitstrap *gs, const char *config_path, struct gs_error *err)
 			/* root was for the recipe and the first switch */
 			if (!ever_ok && gs->conf->user != NULL &&
 			    priv_drop(gs->conf->user, gs->state_dir,
-			    gs->conf->data.target, err) == -1)
+			    &gs->conf->data, err) == -1)
 				return -1;
 			if (!ever_ok)
 				sync_notify("READY=1\nSTATUS=serving");

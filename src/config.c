@@ -657,6 +657,39 @@ config_health(struct config_ctx *cx, const struct yml_node *n,
 		    "must be 0 or more", &h->retries);
 }
 
+/* 1 when path is dir or below it */
+static int
+config_path_within(const char *path, const char *dir)
+{
+	size_t	len = strlen(dir);
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	return strncmp(path, dir, len) == 0 &&
+	    (path[len] == '\0' || path[len] == '/');
+}
+
+/*
+ * Releases live beside the target, not in the private state dir: the web
+ * server (another user) must reach them, and a link relative to the
+ * target's directory keeps working where that directory is mounted
+ * elsewhere, as in a volume shared with a web server container.
+ */
+static char *
+config_default_releases(const char *target)
+{
+	char	*t, *slash, *out;
+
+	t = xstrdup(target);
+	while (strlen(t) > 1 && t[strlen(t) - 1] == '/')
+		t[strlen(t) - 1] = '\0';
+	slash = strrchr(t, '/');
+	*slash = '\0';
+	xasprintf(&out, "%s/.%s.releases", t, slash + 1);
+	free(t);
+	return out;
+}
+
 static void
 config_data(struct config_ctx *cx, const struct yml_node *n,
     struct gs_data_conf *d)
@@ -664,7 +697,7 @@ config_data(struct config_ctx *cx, const struct yml_node *n,
 	static const char *const known[] = { "repo", "ref", "depth", "target",
 	    "unpack", "limits", "keep_releases", "interval", "jitter",
 	    "backoff_max", "max_failures", "stale_after", "hooks", "health",
-	    "auth", "verify", NULL };
+	    "auth", "verify", "releases_dir", NULL };
 	const struct yml_node	*v;
 
 	if (config_map(cx, n, "data", known) == -1)
@@ -699,6 +732,13 @@ config_data(struct config_ctx *cx, const struct yml_node *n,
 		config_hooks(cx, v, d);
 	if ((v = yml_get(n, "health")) != NULL)
 		config_health(cx, v, &d->health);
+	if ((v = yml_get(n, "releases_dir")) != NULL &&
+	    config_abs_path(cx, v, "data.releases_dir", &d->releases_dir) == 0 &&
+	    d->target != NULL && config_path_within(d->releases_dir, d->target))
+		config_err(cx, v, "data.releases_dir",
+		    "must not be data.target or inside it");
+	if (d->releases_dir == NULL && d->target != NULL)
+		d->releases_dir = config_default_releases(d->target);
 }
 
 static void
@@ -901,6 +941,7 @@ config_free(struct gs_config *c)
 	free(c->data.repo.ref);
 	config_auth_free(&c->data.repo.auth);
 	free(c->data.target);
+	free(c->data.releases_dir);
 	for (i = 0; i < c->data.nunpack; i++) {
 		free(c->data.unpack[i].archive);
 		free(c->data.unpack[i].to);

@@ -210,7 +210,8 @@ gitstrap_open_state(struct gitstrap *gs, struct gs_error *err)
 {
 	struct gs_error	e2;
 
-	if (util_mkdir_p(gs->state_dir, 0711, err) == -1 ||
+	/* private: mirrors, checkouts and status are nobody else's business */
+	if (util_own_dir(gs->state_dir, 0700, err) == -1 ||
 	    state_lock(&gs->lockfd, gs->state_dir, err) == -1)
 		return -1;
 	if (state_load(&gs->st, gs->state_dir, &e2) == -1 &&

@@ -143,6 +143,8 @@ char	*util_redact_url(const char *);
 void	util_url_userinfo(const char *url, char **user, char **pass);
 
 int	util_mkdir_p(const char *, mode_t, struct gs_error *);
+/* a real dir owned by us, with this mode (made when missing) */
+int	util_own_dir(const char *, mode_t, struct gs_error *);
 int	util_rm_rf(const char *, struct gs_error *);
 /* write dir/name through dir/.name.tmp + fsync + rename + fsync(dir) */
 int	util_write_atomic(const char *dir, const char *name, const void *,
@@ -257,6 +259,7 @@ struct gs_health_conf {
 struct gs_data_conf {
 	struct gs_repo_conf	 repo;
 	char			*target;	/* absolute path of the web root */
+	char			*releases_dir;	/* default: beside the target */
 	struct gs_unpack_conf	*unpack;
 	size_t			 nunpack;
 	uint64_t		 max_bytes;
@@ -650,6 +653,7 @@ struct gs_status {
 	char	data_repo[1024], data_ref[256], data_commit[GS_HEXLEN + 1];
 	char	data_release[GS_RELIDLEN];
 	char	data_target[1024];
+	char	data_releases[1024];		/* the releases dir */
 	time_t	data_published_at;
 	time_t	last_attempt, last_success;
 	int	consecutive_failures;
@@ -715,10 +719,10 @@ int64_t	sync_next_delay(const struct gs_data_conf *, int failures,
 /* priv.c (data-sync/): dropping root for the resident loop */
 
 /*
- * Hand the state dir and the target's parent dir to user, then become
- * that user for good. A no-op when already running as user.
+ * Hand the state dir, the releases dir and the target's parent dir to
+ * user, then become that user for good. A no-op when already that user.
  */
-int	priv_drop(const char *user, const char *state_dir, const char *target,
-	    struct gs_error *);
+int	priv_drop(const char *user, const char *state_dir,
+	    const struct gs_data_conf *, struct gs_error *);
 
 #endif /* GITSTRAP_H */

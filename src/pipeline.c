@@ -423,8 +423,8 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 	int64_t				 t0 = util_now_ms();
 	int				 ret = -1;
 
-	releases = util_path_join(gs->state_dir, "releases");
-	if (util_mkdir_p(releases, 0755, err) == -1)
+	releases = xstrdup(d->releases_dir);
+	if (util_own_dir(releases, 0755, err) == -1)
 		goto out;
 	if (pipeline_release_id(releases, commit, id, err) == -1)
 		goto out;
@@ -526,7 +526,7 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	if (release_current(d->target, cur, err) == -1)
 		goto out;
 	if (cur[0] != '\0') {
-		xasprintf(&reldir, "%s/releases/%s", gs->state_dir, cur);
+		reldir = util_path_join(d->releases_dir, cur);
 		/* the id names its commit: unchanged even if status was lost */
 		if (util_is_dir(reldir) && strlen(cur) > GS_HEXLEN &&
 		    strcmp(cur + strlen(cur) - GS_HEXLEN, commit) == 0) {
@@ -607,6 +607,8 @@ pipeline_describe(struct gitstrap *gs)
 	pipeline_copy(st->data_ref, sizeof(st->data_ref), conf->data.repo.ref);
 	pipeline_copy(st->data_target, sizeof(st->data_target),
 	    conf->data.target);
+	pipeline_copy(st->data_releases, sizeof(st->data_releases),
+	    conf->data.releases_dir);
 	st->stale_after_ms = conf->data.stale_after_ms;
 	free(u);
 }
@@ -708,11 +710,10 @@ pipeline_recover(struct gitstrap *gs)
 	if (unlink(path) == 0)
 		log_info("recover", "removed=%s", path);
 	free(path);
-	path = util_path_join(gs->state_dir, "releases");
-	if (util_is_dir(path) && release_current(d->target, cur, &err) == 0 &&
-	    release_prune(path, d->keep_releases, cur, &err) == -1)
+	if (util_is_dir(d->releases_dir) &&
+	    release_current(d->target, cur, &err) == 0 &&
+	    release_prune(d->releases_dir, d->keep_releases, cur, &err) == -1)
 		log_warnx("recover", "err=\"%s\"", err.msg);
-	free(path);
 }
 
 int
@@ -732,7 +733,11 @@ pipeline_rollback(const char *state_dir, const char *id,
 	if (st.data_target[0] == '\0')
 		return gs_error_set(err, GS_E_RUNTIME, 0, "%s: nothing was "
 		    "published yet", state_dir);
-	releases = util_path_join(state_dir, "releases");
+	/* status files written before releases moved out of the state dir */
+	if (st.data_releases[0] != '\0')
+		releases = xstrdup(st.data_releases);
+	else
+		releases = util_path_join(state_dir, "releases");
 	if (release_current(st.data_target, cur, err) == -1 ||
 	    release_list(releases, &ids, err) == -1)
 		goto out;

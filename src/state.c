@@ -47,12 +47,13 @@ state_json(const struct gs_status *st)
 	    "commit", state_str(st->svc_commit),
 	    "recipe_ran_at", state_time(st->svc_recipe_ran_at),
 	    "recipe_key", state_str(st->svc_recipe_key));
-	data = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
+	data = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "repo", state_str(st->data_repo),
 	    "ref", state_str(st->data_ref),
 	    "commit", state_str(st->data_commit),
 	    "release", state_str(st->data_release),
 	    "target", state_str(st->data_target),
+	    "releases_dir", state_str(st->data_releases),
 	    "published_at", state_time(st->data_published_at));
 	root = json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:{s:I, s:I, s:I}, "
 	    "s:{s:I, s:I}, s:I}",
@@ -145,6 +146,8 @@ state_load(struct gs_status *st, const char *state_dir, struct gs_error *err)
 	    sizeof(st->data_release));
 	state_get_str(data, "target", st->data_target,
 	    sizeof(st->data_target));
+	state_get_str(data, "releases_dir", st->data_releases,
+	    sizeof(st->data_releases));
 	state_get_time(data, "published_at", &st->data_published_at);
 	state_get_time(root, "last_attempt", &st->last_attempt);
 	state_get_time(root, "last_success", &st->last_success);

@@ -346,6 +346,41 @@ util_mkdir_p(const char *path, mode_t mode, struct gs_error *err)
 	return 0;
 }
 
+/*
+ * A directory of ours: made with mode when missing (parents as needed);
+ * when present it must be a real directory (not a symlink someone planted)
+ * owned by us, and its mode is set to mode.
+ */
+int
+util_own_dir(const char *path, mode_t mode, struct gs_error *err)
+{
+	struct stat	sb;
+	int		fd, ret = -1;
+
+	if (util_mkdir_p(path, mode, err) == -1)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return gs_error_set(err, GS_E_RUNTIME, errno,
+			    "%s: not a directory (a symlink?): refusing to use "
+			    "it", path);
+		return gs_error_sys(err, "open %s", path);
+	}
+	if (fstat(fd, &sb) == -1)
+		gs_error_sys(err, "stat %s", path);
+	else if (sb.st_uid != geteuid())
+		gs_error_set(err, GS_E_RUNTIME, EPERM, "%s: owned by uid %lu, "
+		    "not by us: refusing to use it", path,
+		    (unsigned long)sb.st_uid);
+	else if ((sb.st_mode & 07777) != mode && fchmod(fd, mode) == -1)
+		gs_error_sys(err, "chmod %s", path);
+	else
+		ret = 0;
+	close(fd);
+	return ret;
+}
+
 static int
 util_rm_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {

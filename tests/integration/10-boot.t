@@ -52,10 +52,10 @@ like "$(cat "$TMP/boot.err")" "ev=publish " "publish is logged"
 unlike "$(cat "$TMP/boot.out")" "." "nothing on stdout"
 ok "data repo is shallow over HTTP" test -f "$TMP/state/data.git/shallow"
 release=$(readlink "$TMP/www/webcache")
-like "$release" "^$TMP/state/releases/[0-9]{8}T[0-9]{6}Z-$v1$" \
-    "target points at releases/<time>-<commit>"
-is "$(stat -c %a "$release/index.html")" 644 "release files are 0644"
-is "$(stat -c %a "$release/json")" 755 "release dirs are 0755"
+like "$release" "^\.webcache\.releases/[0-9]{8}T[0-9]{6}Z-$v1$" \
+    "target points at .webcache.releases/<time>-<commit>, beside it"
+is "$(stat -c %a "$TMP/www/$release/index.html")" 644 "release files are 0644"
+is "$(stat -c %a "$TMP/www/$release/json")" 755 "release dirs are 0755"
 
 # --- status
 gs st status --json --state-dir "$TMP/state"
@@ -95,9 +95,9 @@ is "$(wc -l <"$TMP/recipe-runs")" 1 "recipe still not re-run"
 # --- keep_releases: 2 kept, the oldest pruned
 data_commit data 3 >/dev/null
 gs update3 sync -c "$TMP/gitstrap.yml"
-is "$(ls "$TMP/state/releases" | grep -c -v -e '\.tmp$' -e '\.failed$')" 2 \
+is "$(ls "$(releases_of "$TMP/www/webcache")" | grep -c -v -e '\.tmp$' -e '\.failed$')" 2 \
     "keep_releases=2 keeps two releases"
-ok "the first release was pruned" test ! -e "$release"
+ok "the first release was pruned" test ! -e "$TMP/www/$release"
 
 # --- rollback to the previous release, then to an explicit one
 cur=$(readlink "$TMP/www/webcache")

@@ -37,8 +37,8 @@ is "$GS_RC" 0 "boot with passing gates exits 0"
 rel=$(readlink "$TMP/www/site")
 read -r c d w <"$TMP/after.log"
 is "$c" "$v1" "after_switch gets GITSTRAP_DATA_COMMIT"
-is "$d" "$rel" "after_switch gets GITSTRAP_RELEASE_DIR"
-is "$w" "$rel" "after_switch runs in the release dir"
+is "$d" "$TMP/www/$rel" "after_switch gets GITSTRAP_RELEASE_DIR"
+is "$w" "$TMP/www/$rel" "after_switch runs in the release dir"
 like "$(cat "$TMP/boot.err")" "ev=health.ok " "the health check is logged"
 like "$(cat "$TMP/boot.err")" 'ev=hook.output hook=after_switch index=1 out="reloaded the web server"' \
     "hook output is logged, naming the hook"
@@ -66,7 +66,7 @@ like "$(grep ev=failure "$TMP/health.err")" "health check failed" \
 is "$(readlink "$TMP/www/site")" "$rel" "health failed: switched back to the previous release"
 is "$(curl -s "$WEB_URL/site/index.html")" "<h1>data version 1</h1>" \
     "health failed: the previous page is served"
-failed=$(ls -d "$TMP"/state/releases/*.failed 2>/dev/null | head -n 1)
+failed=$(ls -d "$(releases_of "$TMP/www/site")"/*.failed 2>/dev/null | head -n 1)
 ok "the failed release is kept as <id>.failed" test -d "$failed"
 like "$(cat "$TMP/health.err")" "ev=rollback " "the rollback is logged"
 is "$(jqr "$TMP/state/status.json" .consecutive_failures)" 2 \

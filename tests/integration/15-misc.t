@@ -91,4 +91,4 @@ kill -TERM "$loop"
 rc=0; wait "$loop" || rc=$?
 is "$rc" 0 "resident: SIGTERM stops it with exit 0"
 like "$(cat "$TMP/loop.err")" "ev=stop signal=TERM" "resident: the stop is logged"
-ok "resident: no temp dirs left" test -z "$(ls "$TMP/state-loop/releases" | grep '\.tmp$')"
+ok "resident: no temp dirs left" test -z "$(ls "$(releases_of "$TMP/www-loop/site")" | grep '\.tmp$')"

@@ -88,7 +88,7 @@ push_small() {
 }
 
 # served TARGET STATE REPO: is TARGET a symlink to a complete release of
-# REPO under STATE/releases? Sets SERVED to the version it serves, WHY to
+# REPO in the releases dir beside it? Sets SERVED to the version it serves, WHY to
 # what is wrong; returns 1 when something is.
 served() {
 	local target=$1 state=$2 repo=$3 link id v
@@ -101,10 +101,11 @@ served() {
 	fi
 	link=$(readlink "$target")
 	id=${link##*/}
-	if [[ ! $link =~ ^"$state"/releases/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{40}$ ]]; then
-		WHY="$target points at $link, not at a release in $state/releases"
+	if [[ ! $link =~ ^"."${target##*/}".releases/"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{40}$ ]]; then
+		WHY="$target points at $link, not at a release beside it"
 		return 1
 	fi
+	link=${target%/*}/$link
 	if [ ! -d "$link" ]; then
 		WHY="$target points at $link, which is not a directory"
 		return 1
@@ -128,7 +129,10 @@ served() {
 
 # leftovers STATE TARGET: what an interrupted run may leave behind
 leftovers() {
-	ls -d "$1"/releases/*.tmp "$1"/releases/*.failed "$1/service.tmp" \
+	local rels
+
+	rels=$(releases_of "$2")
+	ls -d "$rels"/*.tmp "$rels"/*.failed "$1/service.tmp" \
 	    "$2.gitstrap-tmp" 2>/dev/null
 }
 
@@ -296,7 +300,7 @@ else
 fi
 is "$(leftovers "$state" "$target")" "" \
     "no *.tmp, *.failed, service.tmp or <target>.gitstrap-tmp left"
-is "$(find "$state/releases" -mindepth 1 -maxdepth 1 -regextype posix-extended \
+is "$(find "$(releases_of "$target")" -mindepth 1 -maxdepth 1 -regextype posix-extended \
     -regex '.*/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{40}' | wc -l)" 3 \
     "keep_releases=3 releases kept"
 gs status status --json --state-dir "$state"

@@ -82,3 +82,9 @@ gs() {
 jqr() {
 	jq -r "$2" "$1"
 }
+
+# releases_of TARGET: where the releases of TARGET live by default (beside
+# it: the web server must reach them)
+releases_of() {
+	printf '%s/.%s.releases\n' "${1%/*}" "${1##*/}"
+}
