@@ -48,7 +48,9 @@ struct yml_anchor {
 
 struct yml_frame {
 	struct yml_pnode *node;
-	struct yml_anchor *anchor;	/* to mark done at the end, or NULL */
+	size_t		  anchor;	/* 1 + its index in anchors, to mark
+					   done at the end (the array moves
+					   as anchors are added), or 0 */
 	size_t		  total0;	/* node count before this node */
 	struct yml_pnode *key;		/* mapping: key waiting for a value */
 };
@@ -191,7 +193,8 @@ yml_count(struct yml_state *st, size_t weight, const yaml_mark_t *mark)
 	return 0;
 }
 
-static struct yml_anchor *
+/* returns 1 + the new anchor's index */
+static size_t
 yml_anchor_add(struct yml_state *st, const yaml_char_t *name,
     struct yml_pnode *pn, int done)
 {
@@ -203,7 +206,7 @@ yml_anchor_add(struct yml_state *st, const yaml_char_t *name,
 	a->name = xstrdup((const char *)name);
 	a->node = pn;
 	a->done = done;
-	return a;
+	return st->nanchors;
 }
 
 /* an anchor may be redefined: the latest definition wins */
@@ -343,7 +346,7 @@ yml_on_start(struct yml_state *st, const yaml_event_t *ev)
 	f->node = pn;
 	f->total0 = st->total - 1;
 	f->key = NULL;
-	f->anchor = anchor != NULL ? yml_anchor_add(st, anchor, pn, 0) : NULL;
+	f->anchor = anchor != NULL ? yml_anchor_add(st, anchor, pn, 0) : 0;
 	return 0;
 }
 
@@ -356,8 +359,8 @@ yml_on_end(struct yml_state *st)
 	f = &st->stack[--st->depth];
 	pn = f->node;
 	pn->weight = st->total - f->total0;
-	if (f->anchor != NULL)
-		f->anchor->done = 1;
+	if (f->anchor != 0)
+		st->anchors[f->anchor - 1].done = 1;
 	return yml_attach(st, pn, pn->n.line, pn->n.col);
 }
 
