@@ -259,6 +259,18 @@ test_yml_alias_shared(void **state)
 	assert_string_equal(yml_get(b, "k")->str, "v");
 	yml_free(doc);
 
+	/*
+	 * anchors defined inside an anchored collection: the anchor table
+	 * grows while the outer one is open (a use-after-free once)
+	 */
+	doc = parse_ok("a: &o [&i1 1, &i2 2, &i3 {k: &i4 v}, &i5 5]\n"
+	    "b: [*o, *i4, *i5]\n");
+	b = yml_get(doc->root, "b");
+	assert_ptr_equal(b->items[0], yml_get(doc->root, "a"));
+	assert_string_equal(b->items[1]->str, "v");
+	assert_string_equal(b->items[2]->str, "5");
+	yml_free(doc);
+
 	YML_ERR("a: *nope\n", "t.yml:1:4: unknown anchor \"nope\"");
 	YML_ERR("a: &x [1, *x]\n",
 	    "t.yml:1:11: alias \"x\" refers to itself");
