@@ -142,6 +142,11 @@ yml_parser_err(struct yml_state *st, const yaml_parser_t *p,
 	}
 	line = yml_line(&p->problem_mark);
 	col = yml_col(&p->problem_mark);
+	/* libyaml's word for a tab in the indentation is no help */
+	if (p->error == YAML_SCANNER_ERROR &&
+	    p->problem_mark.index < len && buf[p->problem_mark.index] == '\t')
+		return yml_seterr(st, line, col,
+		    "tab character (YAML indents with spaces only)");
 	if (p->context != NULL)
 		return yml_seterr(st, line, col, "%s (%s)", problem,
 		    p->context);

@@ -388,6 +388,11 @@ test_yml_syntax_error(void **state)
 	YML_ERR("data:\n  list: [1, 2\n  next: 3\n",
 	    "t.yml:3:7: did not find expected ',' or ']' "
 	    "(while parsing a flow sequence)");
+	/* a tab in the indentation is named as such */
+	YML_ERR("data:\n\trepo: x\n",
+	    "t.yml:2:1: tab character (YAML indents with spaces only)");
+	/* and a tab inside a line is still fine */
+	yml_free(parse_ok("a:\tb\t# c\n"));
 }
 
 static void
