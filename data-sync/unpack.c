@@ -52,6 +52,12 @@
 	    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | \
 	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
+/*
+ * Names from the archive in messages: printable, on one line, and short
+ * enough that the message still says what is wrong.
+ */
+#define UNPACK_QUOTE	160
+
 /* what is known to be at a path below the release dir */
 enum unpack_kind {
 	UNPACK_NONE = 0,	/* nothing known (or nothing there) */
@@ -84,6 +90,7 @@ struct unpack {
 	struct unpack_paths	 paths;
 	int			 fresh;		/* dir was empty: paths knows all */
 	char			*entry;		/* entry name as in the archive */
+	char			 qentry[UNPACK_QUOTE];	/* for messages */
 };
 
 static uint32_t
@@ -212,6 +219,10 @@ unpack_clean_path(const char *entry, int strip, char **out,
 			*why = "path escapes the release dir";
 			return -1;
 		}
+		if (len > NAME_MAX) {
+			*why = "name too long";
+			return -1;
+		}
 	}
 	if (p - entry >= PATH_MAX) {
 		*why = "path too long";
@@ -331,7 +342,7 @@ unpack_refuse(struct unpack *u, struct gs_error *err, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	return gs_error_set(err, GS_E_ARCHIVE, ARCHIVE_FAILED,
-	    "%s: entry \"%s\": %s", u->name, u->entry, why);
+	    "%s: entry \"%s\": %s", u->name, u->qentry, why);
 }
 
 /* a libarchive failure, with its own message */
@@ -346,7 +357,7 @@ unpack_seterr(struct unpack *u, struct archive *a, int rc,
 		    "libarchive error";
 	if (u->entry != NULL)
 		return gs_error_set(err, GS_E_ARCHIVE, archive_errno(a),
-		    "%s: entry \"%s\": %s", u->name, u->entry, s);
+		    "%s: entry \"%s\": %s", u->name, u->qentry, s);
 	return gs_error_set(err, GS_E_ARCHIVE, archive_errno(a), "%s: %s",
 	    u->name, s);
 }
@@ -357,7 +368,7 @@ unpack_warn(struct unpack *u, struct archive *a)
 	const char	*s = archive_error_string(a);
 
 	log_warnx("unpack.warn", "archive=\"%s\" entry=\"%s\" msg=\"%s\"",
-	    u->name, u->entry != NULL ? u->entry : "",
+	    u->name, u->entry != NULL ? u->qentry : "",
 	    s != NULL ? s : "warning");
 }
 
@@ -381,8 +392,8 @@ unpack_stat(struct unpack *u, const char *s, size_t len,
 	path[len] = '\0';
 	if (lstat(path, &sb) == -1) {
 		if (errno != ENOENT)
-			return gs_error_sys(err, "%s: entry \"%s\": %s",
-			    u->name, u->entry, path);
+			return gs_error_sys(err, "%s: entry \"%s\"",
+			    u->name, u->qentry);
 		*kind = UNPACK_NONE;
 	} else if (S_ISDIR(sb.st_mode))
 		*kind = UNPACK_DIR;
@@ -468,12 +479,13 @@ unpack_check_hardlink(struct unpack *u, struct archive_entry *e,
     const char *target, struct gs_error *err)
 {
 	const char	*why;
-	char		*clean;
+	char		*clean, q[UNPACK_QUOTE];
 	int		 ok;
 
+	util_quote(q, sizeof(q), target, strlen(target));
 	if (unpack_clean_path(target, u->strip, &clean, &why) == -1)
 		return unpack_refuse(u, err, "hard link target \"%s\": %s",
-		    target, why);
+		    q, why);
 	ok = clean != NULL &&
 	    unpack_paths_get(&u->paths, clean, strlen(clean)) == UNPACK_FILE;
 	if (ok)
@@ -481,7 +493,7 @@ unpack_check_hardlink(struct unpack *u, struct archive_entry *e,
 	free(clean);
 	if (!ok)
 		return unpack_refuse(u, err, "hard link target \"%s\" is not "
-		    "a file extracted earlier from this archive", target);
+		    "a file extracted earlier from this archive", q);
 	return 0;
 }
 
@@ -519,7 +531,7 @@ unpack_entry(struct unpack *u, struct archive_entry *e, struct gs_error *err)
 {
 	struct unpack_limits	*lim = u->lim;
 	const char		*why, *hardlink, *target;
-	char			*path = NULL;
+	char			*path = NULL, q[UNPACK_QUOTE];
 	enum unpack_kind	 kind;
 	mode_t			 type;
 	int			 r, ret = -1;
@@ -588,14 +600,15 @@ unpack_entry(struct unpack *u, struct archive_entry *e, struct gs_error *err)
 			unpack_refuse(u, err, "symlink without a target");
 			goto out;
 		}
+		util_quote(q, sizeof(q), target, strlen(target));
 		if (*target == '/') {
 			unpack_refuse(u, err, "symlink target \"%s\" is "
-			    "absolute", target);
+			    "absolute", q);
 			goto out;
 		}
 		if (!unpack_link_inside(path, target)) {
 			unpack_refuse(u, err, "symlink target \"%s\" leads "
-			    "outside the release dir", target);
+			    "outside the release dir", q);
 			goto out;
 		}
 	}
@@ -744,6 +757,8 @@ unpack_memory(const char *name, const void *buf, size_t len, const char *dir,
 			u.entry = xstrdup(archive_entry_pathname_utf8(e));
 		else
 			u.entry = xstrdup("");
+		util_quote(u.qentry, sizeof(u.qentry), u.entry,
+		    strlen(u.entry));
 		if (unpack_entry(&u, e, err) == -1)
 			goto out;
 	}

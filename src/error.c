@@ -80,13 +80,17 @@ void
 diag_add(struct gs_diag *d, const char *fmt, ...)
 {
 	va_list	ap;
-	char	*s;
+	char	*s, *p;
 
 	if (d == NULL)
 		return;
 	va_start(ap, fmt);
 	xvasprintf(&s, fmt, ap);
 	va_end(ap);
+	/* one line each, whatever user text went into it */
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	d->msgs = xreallocarray(d->msgs, d->n + 1, sizeof(*d->msgs));
 	d->msgs[d->n++] = s;
 }

@@ -48,7 +48,9 @@ struct yml_anchor {
 
 struct yml_frame {
 	struct yml_pnode *node;
-	struct yml_anchor *anchor;	/* to mark done at the end, or NULL */
+	size_t		  anchor;	/* 1 + its index in anchors, to mark
+					   done at the end (the array moves
+					   as anchors are added), or 0 */
 	size_t		  total0;	/* node count before this node */
 	struct yml_pnode *key;		/* mapping: key waiting for a value */
 };
@@ -140,6 +142,11 @@ yml_parser_err(struct yml_state *st, const yaml_parser_t *p,
 	}
 	line = yml_line(&p->problem_mark);
 	col = yml_col(&p->problem_mark);
+	/* libyaml's word for a tab in the indentation is no help */
+	if (p->error == YAML_SCANNER_ERROR &&
+	    p->problem_mark.index < len && buf[p->problem_mark.index] == '\t')
+		return yml_seterr(st, line, col,
+		    "tab character (YAML indents with spaces only)");
 	if (p->context != NULL)
 		return yml_seterr(st, line, col, "%s (%s)", problem,
 		    p->context);
@@ -191,7 +198,8 @@ yml_count(struct yml_state *st, size_t weight, const yaml_mark_t *mark)
 	return 0;
 }
 
-static struct yml_anchor *
+/* returns 1 + the new anchor's index */
+static size_t
 yml_anchor_add(struct yml_state *st, const yaml_char_t *name,
     struct yml_pnode *pn, int done)
 {
@@ -203,7 +211,7 @@ yml_anchor_add(struct yml_state *st, const yaml_char_t *name,
 	a->name = xstrdup((const char *)name);
 	a->node = pn;
 	a->done = done;
-	return a;
+	return st->nanchors;
 }
 
 /* an anchor may be redefined: the latest definition wins */
@@ -343,7 +351,7 @@ yml_on_start(struct yml_state *st, const yaml_event_t *ev)
 	f->node = pn;
 	f->total0 = st->total - 1;
 	f->key = NULL;
-	f->anchor = anchor != NULL ? yml_anchor_add(st, anchor, pn, 0) : NULL;
+	f->anchor = anchor != NULL ? yml_anchor_add(st, anchor, pn, 0) : 0;
 	return 0;
 }
 
@@ -356,8 +364,8 @@ yml_on_end(struct yml_state *st)
 	f = &st->stack[--st->depth];
 	pn = f->node;
 	pn->weight = st->total - f->total0;
-	if (f->anchor != NULL)
-		f->anchor->done = 1;
+	if (f->anchor != 0)
+		st->anchors[f->anchor - 1].done = 1;
 	return yml_attach(st, pn, pn->n.line, pn->n.col);
 }
 

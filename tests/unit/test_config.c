@@ -259,6 +259,18 @@ test_yml_alias_shared(void **state)
 	assert_string_equal(yml_get(b, "k")->str, "v");
 	yml_free(doc);
 
+	/*
+	 * anchors defined inside an anchored collection: the anchor table
+	 * grows while the outer one is open (a use-after-free once)
+	 */
+	doc = parse_ok("a: &o [&i1 1, &i2 2, &i3 {k: &i4 v}, &i5 5]\n"
+	    "b: [*o, *i4, *i5]\n");
+	b = yml_get(doc->root, "b");
+	assert_ptr_equal(b->items[0], yml_get(doc->root, "a"));
+	assert_string_equal(b->items[1]->str, "v");
+	assert_string_equal(b->items[2]->str, "5");
+	yml_free(doc);
+
 	YML_ERR("a: *nope\n", "t.yml:1:4: unknown anchor \"nope\"");
 	YML_ERR("a: &x [1, *x]\n",
 	    "t.yml:1:11: alias \"x\" refers to itself");
@@ -376,6 +388,11 @@ test_yml_syntax_error(void **state)
 	YML_ERR("data:\n  list: [1, 2\n  next: 3\n",
 	    "t.yml:3:7: did not find expected ',' or ']' "
 	    "(while parsing a flow sequence)");
+	/* a tab in the indentation is named as such */
+	YML_ERR("data:\n\trepo: x\n",
+	    "t.yml:2:1: tab character (YAML indents with spaces only)");
+	/* and a tab inside a line is still fine */
+	yml_free(parse_ok("a:\tb\t# c\n"));
 }
 
 static void

@@ -440,6 +440,10 @@ test_parse_vars(void **state)
 	parse_bad("vars: { doc-root: /x }\nsteps: []\n",
 	    "t.yml:1:9: vars: invalid var name \"doc-root\" "
 	    "(letters, digits and _)", 1);
+	/* a plain scalar folded over lines: the message stays one line */
+	parse_bad("vars: { a\n\n b }\nsteps: []\n",
+	    "t.yml:1:9: vars: invalid var name \"a?b\" "
+	    "(letters, digits and _)", 1);
 	parse_bad("vars: { a: [1] }\nsteps: []\n",
 	    "t.yml:1:12: vars.a: expected a string, got a list", 1);
 	parse_bad("vars: [a]\nsteps: []\n",

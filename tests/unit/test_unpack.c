@@ -127,12 +127,21 @@ static void
 test_clean_long(void **state)
 {
 	char	*p;
+	size_t	 i;
 
 	(void)state;
+	/* short components, too many of them */
 	p = xmalloc(PATH_MAX + 1);
-	memset(p, 'a', PATH_MAX);
+	for (i = 0; i < PATH_MAX; i++)
+		p[i] = i % 8 == 7 ? '/' : 'a';
 	p[PATH_MAX] = '\0';
 	clean_bad(p, 0, "path too long");
+	/* one component longer than a file name can be */
+	memset(p, 'a', NAME_MAX + 1);
+	p[NAME_MAX + 1] = '\0';
+	clean_bad(p, 0, "name too long");
+	p[NAME_MAX] = '\0';
+	clean_ok(p, 0, p);
 	free(p);
 }
 
@@ -664,6 +673,37 @@ test_evil_absolute(void **state)
 	arc_free(b);
 }
 
+/* names in messages are cut short and kept on one line */
+static void
+test_evil_long_name(void **state)
+{
+	struct tree	*t = *state;
+	struct arc	*b = arc_new(ARC_TGZ);
+	char		*path, *want;
+	size_t		 i, len = 5000;
+
+	path = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		path[i] = i % 8 == 7 ? '/' : 'a' + i % 8;
+	path[len] = '\0';
+	arc_file(b, path, 0644, "x");
+	arc_close(b);
+	xasprintf(&want, "data.tar.gz: entry \"%.152s...\": path too long",
+	    path);
+	expect_fail(t, b, "data.tar.gz", 0, NULL, want);
+	free(want);
+	free(path);
+	arc_free(b);
+
+	b = arc_new(ARC_TGZ);
+	arc_symlink(b, "new\nline", "../\"quoted\"");
+	arc_close(b);
+	expect_fail(t, b, "data.tar.gz", 0, NULL, "data.tar.gz: entry "
+	    "\"new?line\": symlink target \"../?quoted?\" leads outside the "
+	    "release dir");
+	arc_free(b);
+}
+
 static void
 test_evil_dotdot(void **state)
 {
@@ -1103,6 +1143,7 @@ main(void)
 		T(test_good_zip),
 		T(test_two_archives),
 		T(test_evil_absolute),
+		T(test_evil_long_name),
 		T(test_evil_dotdot),
 		T(test_evil_dotdot_deep),
 		T(test_evil_symlink_out),
