@@ -140,6 +140,28 @@ pipeline_swap_dir(const char *tmp, const char *dir, int *had_old,
 	return 0;
 }
 
+/*
+ * Before anything of a fetched revision is run or published: is it signed
+ * by a key the config allows? Checked on every cycle, so that a key taken
+ * out of the allowed list stops the next deployment of its commits.
+ */
+static int
+pipeline_verify(struct gs_repo *repo, const struct gs_repo_conf *rc,
+    const char *what, const char *commit, struct gs_error *err)
+{
+	struct verify_result	vr;
+
+	if (!rc->verify.enabled)
+		return 0;
+	if (verify_check(&vr, repo, &rc->verify, commit, err) == -1)
+		return -1;
+	log_info("verify.ok", "repo=%s commit=%.12s mode=%s kind=%s "
+	    "signer=\"%s\" key=%s", what, commit,
+	    rc->verify.mode == GS_VERIFY_TAG ? "tag" : "head", vr.kind,
+	    vr.signer, vr.key);
+	return 0;
+}
+
 static int
 pipeline_run_recipe(struct gitstrap *gs, const char *dir, const char *commit,
     struct gs_error *err)
@@ -201,6 +223,11 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 		goto out;
 	if (fetched)
 		st->fetches_service++;
+	if (pipeline_verify(repo, &conf->service.repo, "service", commit,
+	    err) == -1) {
+		gs_error_prefix(err, "service");
+		goto out;
+	}
 	pipeline_recipe_key(conf, commit, key);
 	if (strcmp(st->svc_commit, commit) == 0 &&
 	    strcmp(st->svc_recipe_key, key) == 0 && util_is_dir(dir)) {
@@ -523,6 +550,8 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	pipeline_unmark(mark);
 	if (rc == -1)
 		goto out;
+	if (pipeline_verify(repo, &d->repo, "data", commit, err) == -1)
+		goto out;
 	if (release_current(d->target, cur, err) == -1)
 		goto out;
 	if (cur[0] != '\0') {
@@ -636,7 +665,10 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
 	*out = PIPELINE_UNCHANGED;
 	st->last_attempt = time(NULL);
 	pipeline_describe(gs);
-	rc = 0;
+	/* transport.ca_file, for the fetches, health checks and webhooks */
+	http_set_ca_file(gs->conf->ca_file);
+	if ((rc = repo_set_ca_file(gs->conf->ca_file, err)) == -1)
+		goto done;
 	if (pipeline_service_due(gs)) {
 		rc = pipeline_service(gs, err);
 		/*
