@@ -155,8 +155,8 @@ pipeline_verify(struct gs_repo *repo, const struct gs_repo_conf *rc,
 		return 0;
 	if (verify_check(&vr, repo, &rc->verify, commit, err) == -1)
 		return -1;
-	log_info("verify.ok", "repo=%s commit=%.12s mode=%s kind=%s "
-	    "signer=\"%s\" key=%s", what, commit,
+	log_info("verify.ok", "repo=%s commit=%.12s ref=%s mode=%s kind=%s "
+	    "signer=\"%s\" key=%s", what, commit, rc->ref,
 	    rc->verify.mode == GS_VERIFY_TAG ? "tag" : "head", vr.kind,
 	    vr.signer, vr.key);
 	return 0;
