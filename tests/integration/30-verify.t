@@ -19,7 +19,7 @@ for t in ssh-keygen gpg gpgv; do
 	command -v "$t" >/dev/null || skip_all "$t is not installed"
 done
 
-plan 72
+plan 77
 setup_tmp
 # the verifier's private dirs go here, where the test can look for them
 export TMPDIR=$TMP/tmpdir
