@@ -713,6 +713,9 @@ struct gs_status {
 	char	data_release[GS_RELIDLEN];
 	char	data_target[1024];
 	time_t	data_published_at;
+	/* who signed the commits named above (verify), empty when unchecked */
+	char	svc_signer[256], svc_signing_key[128];
+	char	data_signer[256], data_signing_key[128];
 	time_t	last_attempt, last_success;
 	int	consecutive_failures;
 	char	last_error[512];		/* empty = none */

@@ -19,7 +19,7 @@ for t in ssh-keygen gpg gpgv; do
 	command -v "$t" >/dev/null || skip_all "$t is not installed"
 done
 
-plan 77
+plan 80
 setup_tmp
 # the verifier's private dirs go here, where the test can look for them
 export TMPDIR=$TMP/tmpdir
@@ -158,6 +158,8 @@ has "$TMP/ds1.err" \
     "ev=verify.ok repo=data commit=${c:0:12} ref=main mode=head kind=ssh signer=good@test key=$FP_GOOD" \
     "the signer and key are logged"
 is "$(ls -A "$TMPDIR")" "" "the verifier's temporary files are removed"
+is "$(jqr "$TMP/state-ds/status.json" '.data.signer + " " + .data.signing_key')" \
+    "good@test $FP_GOOD" "status.json names the signer and key"
 
 c=$(data_commit ds 2) || bail_out "commit"
 gs ds2 sync -c "$TMP/ds.yml"
@@ -191,6 +193,8 @@ gs ds6 sync -c "$TMP/ds.yml"
 expect_refused ds "data: commit $c: signed with an OpenPGP key but no gpg_keyring configured" \
     "OpenPGP signature, SSH keys only" "<h1>data version 1</h1>"
 is "$(release_count "$TMP/state-ds")" 1 "no refused commit built a release"
+is "$(jqr "$TMP/state-ds/status.json" .data.signer)" good@test \
+    "status.json still names the signer of what is served"
 
 c=$(signed_commit ds 7 "${SSH_GOOD[@]}") || bail_out "commit"
 gs ds7 sync -c "$TMP/ds.yml"
@@ -280,6 +284,8 @@ is "$GS_RC" 0 "a signed service commit boots"
 ok "its recipe ran" test -e "$TMP/marker"
 has "$TMP/svc3.err" "ev=verify.ok repo=service commit=${c:0:12}" \
     "the service signer is logged"
+is "$(jqr "$TMP/state-svc/status.json" .service.signer)" good@test \
+    "status.json names the service signer"
 
 # ---- mode tag ----
 data_commit dt 1 >/dev/null || bail_out "commit"
