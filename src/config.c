@@ -838,15 +838,15 @@ config_insecure_scheme(const char *url)
  */
 static void
 config_insecure_check(struct config_ctx *cx, const struct yml_node *n,
-    const char *key, int deny)
+    const char *key, struct gs_config *c)
 {
 	const char	*scheme;
-	char		*safe;
+	char		*safe, *line;
 
 	if (n == NULL || n->type != YML_SCALAR ||
 	    (scheme = config_insecure_scheme(n->str)) == NULL)
 		return;
-	if (deny) {
+	if (c->insecure_deny) {
 		config_err(cx, n, key, "%s is an unauthenticated transport "
 		    "(transport.insecure: deny)", scheme);
 		return;
@@ -854,27 +854,40 @@ config_insecure_check(struct config_ctx *cx, const struct yml_node *n,
 	/* a webhook URL carries its token: name the key, not the URL */
 	safe = strcmp(key, "notify.webhook") == 0 ? xstrdup(scheme) :
 	    util_redact_url(n->str);
-	log_warnx("transport", "key=%s url=%s msg=\"unauthenticated "
-	    "transport: anyone on the path can change what is fetched\"",
-	    key, safe);
+	xasprintf(&line, "key=%s url=%s", key, safe);
+	strlist_add(&c->insecure, line);
+	free(line);
 	free(safe);
 }
 
 static void
 config_insecure(struct config_ctx *cx, const struct yml_node *root,
-    const struct gs_config *c)
+    struct gs_config *c)
 {
 	const struct yml_node	*sec;
 
 	if ((sec = yml_get(root, "service")) != NULL && sec->type == YML_MAP)
 		config_insecure_check(cx, yml_get(sec, "repo"),
-		    "service.repo", c->insecure_deny);
+		    "service.repo", c);
 	if ((sec = yml_get(root, "data")) != NULL && sec->type == YML_MAP)
-		config_insecure_check(cx, yml_get(sec, "repo"), "data.repo",
-		    c->insecure_deny);
+		config_insecure_check(cx, yml_get(sec, "repo"), "data.repo", c);
 	if ((sec = yml_get(root, "notify")) != NULL && sec->type == YML_MAP)
 		config_insecure_check(cx, yml_get(sec, "webhook"),
-		    "notify.webhook", c->insecure_deny);
+		    "notify.webhook", c);
+}
+
+void
+config_warn(struct gs_config *c)
+{
+	size_t	i;
+
+	if (c->warned)
+		return;
+	c->warned = 1;
+	for (i = 0; i < c->insecure.n; i++)
+		log_warnx("transport", "%s msg=\"unauthenticated transport: "
+		    "anyone on the path can change what is fetched\"",
+		    c->insecure.v[i]);
 }
 
 static struct gs_config *
@@ -1066,6 +1079,7 @@ config_free(struct gs_config *c)
 	free(c->data.health.url);
 	free(c->notify_webhook);
 	free(c->ca_file);
+	strlist_free(&c->insecure);
 	free(c);
 }
 

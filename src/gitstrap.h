@@ -299,6 +299,8 @@ struct gs_config {
 	char			*notify_webhook;
 	char			*ca_file;	/* transport.ca_file, or NULL */
 	int			 insecure_deny;	/* transport.insecure: deny */
+	struct gs_strlist	 insecure;	/* allowed: "key=K url=U" */
+	int			 warned;	/* config_warn done */
 };
 
 #define GS_DEFAULT_STATE_DIR	"/var/lib/gitstrap"
@@ -322,6 +324,8 @@ int	config_from_node(struct gs_config **out, const char *file,
 int	config_load(struct gs_config **out, const char *path, struct gs_diag *,
 	    struct gs_error *);
 void	config_free(struct gs_config *);
+/* log the config's warnings (insecure transports), once per config */
+void	config_warn(struct gs_config *);
 /* value of a var in service.vars, or NULL */
 const char *config_var(const struct gs_config *, const char *);
 

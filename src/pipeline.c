@@ -689,6 +689,8 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
 	*out = PIPELINE_UNCHANGED;
 	st->last_attempt = time(NULL);
 	pipeline_describe(gs);
+	/* now that the config's log format applies */
+	config_warn(gs->conf);
 	/* transport.ca_file, for the fetches, health checks and webhooks */
 	http_set_ca_file(gs->conf->ca_file);
 	if ((rc = repo_set_ca_file(gs->conf->ca_file, err)) == -1)
