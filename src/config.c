@@ -434,7 +434,61 @@ config_auth(struct config_ctx *cx, const struct yml_node *n,
 		    "password, password_file and password_env are exclusive");
 }
 
-/* repo, ref and auth, shared by service and data; verify is refused */
+/*
+ * Can this ref name a tag? Only a name that may be one: HEAD, a full ref
+ * outside refs/tags/ and a commit id are known not to be.
+ */
+static int
+config_ref_may_be_tag(const char *ref)
+{
+	if (strcmp(ref, "HEAD") == 0 || util_is_hex_id(ref))
+		return 0;
+	if (strncmp(ref, "refs/", 5) == 0)
+		return strncmp(ref, "refs/tags/", 10) == 0;
+	return 1;
+}
+
+static void
+config_verify(struct config_ctx *cx, const struct yml_node *n,
+    const char *section, struct gs_repo_conf *r)
+{
+	static const char *const known[] = { "allowed_signers", "gpg_keyring",
+	    "mode", NULL };
+	struct gs_verify_conf	*vc = &r->verify;
+	const struct yml_node	*v;
+	char			 key[64], k[96], q[80];
+
+	config_key(key, sizeof(key), section, "verify");
+	if (config_map(cx, n, key, known) == -1)
+		return;
+	vc->enabled = 1;
+	if ((v = yml_get(n, "allowed_signers")) != NULL)
+		config_abs_path(cx, v, config_key(k, sizeof(k), key,
+		    "allowed_signers"), &vc->allowed_signers);
+	if ((v = yml_get(n, "gpg_keyring")) != NULL)
+		config_abs_path(cx, v, config_key(k, sizeof(k), key,
+		    "gpg_keyring"), &vc->gpg_keyring);
+	if (yml_get(n, "allowed_signers") == NULL &&
+	    yml_get(n, "gpg_keyring") == NULL)
+		config_err(cx, n, key, "needs allowed_signers or gpg_keyring");
+	if ((v = yml_get(n, "mode")) == NULL)
+		return;
+	config_key(k, sizeof(k), key, "mode");
+	if (config_want(cx, v, k, YML_SCALAR) == -1)
+		return;
+	if (strcmp(v->str, "head") == 0)
+		vc->mode = GS_VERIFY_HEAD;
+	else if (strcmp(v->str, "tag") == 0) {
+		vc->mode = GS_VERIFY_TAG;
+		if (!config_ref_may_be_tag(r->ref))
+			config_err(cx, v, k, "tag needs %s.ref to name a tag, "
+			    "not \"%s\"", section,
+			    config_quote(q, sizeof(q), r->ref));
+	} else
+		config_err(cx, v, k, "must be \"head\" or \"tag\"");
+}
+
+/* repo, ref, auth and verify, shared by service and data */
 static void
 config_repo(struct config_ctx *cx, const struct yml_node *sec,
     const char *section, struct gs_repo_conf *r)
@@ -450,9 +504,9 @@ config_repo(struct config_ctx *cx, const struct yml_node *sec,
 		    &r->ref);
 	if ((v = yml_get(sec, "auth")) != NULL)
 		config_auth(cx, v, section, &r->auth);
+	/* after ref: mode tag checks it */
 	if ((v = yml_get(sec, "verify")) != NULL)
-		config_err(cx, v, config_key(k, sizeof(k), section, "verify"),
-		    "signature verification is not supported by this version");
+		config_verify(cx, v, section, r);
 }
 
 static void
@@ -774,6 +828,108 @@ config_notify(struct config_ctx *cx, const struct yml_node *n,
 		config_url(cx, v, "notify.webhook", &c->notify_webhook);
 }
 
+static void
+config_transport(struct config_ctx *cx, const struct yml_node *n,
+    struct gs_config *c)
+{
+	static const char *const known[] = { "ca_file", "insecure", NULL };
+	const struct yml_node	*v;
+
+	if (config_map(cx, n, "transport", known) == -1)
+		return;
+	if ((v = yml_get(n, "ca_file")) != NULL)
+		config_abs_path(cx, v, "transport.ca_file", &c->ca_file);
+	if ((v = yml_get(n, "insecure")) != NULL &&
+	    config_want(cx, v, "transport.insecure", YML_SCALAR) == 0) {
+		if (strcmp(v->str, "allow") == 0)
+			c->insecure_deny = 0;
+		else if (strcmp(v->str, "deny") == 0)
+			c->insecure_deny = 1;
+		else
+			config_err(cx, v, "transport.insecure",
+			    "must be \"allow\" or \"deny\"");
+	}
+}
+
+/* the scheme of a URL that neither authenticates the server nor protects
+ * the content in transit, or NULL */
+static const char *
+config_insecure_scheme(const char *url)
+{
+	char	*rewritten;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		return "http://";
+	if (strncasecmp(url, "git://", 6) == 0) {
+		/* git://github.com/ is fetched over https:// (repo.c) */
+		if ((rewritten = repo_rewrite_url(url)) != NULL) {
+			free(rewritten);
+			return NULL;
+		}
+		return "git://";
+	}
+	return NULL;
+}
+
+/*
+ * transport.insecure applies to what is deployed and what is announced:
+ * the git remotes and notify.webhook. Health checks are usually plain
+ * http:// on the loopback, and are left alone.
+ */
+static void
+config_insecure_check(struct config_ctx *cx, const struct yml_node *n,
+    const char *key, struct gs_config *c)
+{
+	const char	*scheme;
+	char		*safe, *line;
+
+	if (n == NULL || n->type != YML_SCALAR ||
+	    (scheme = config_insecure_scheme(n->str)) == NULL)
+		return;
+	if (c->insecure_deny) {
+		config_err(cx, n, key, "%s is an unauthenticated transport "
+		    "(transport.insecure: deny)", scheme);
+		return;
+	}
+	/* a webhook URL carries its token: name the key, not the URL */
+	safe = strcmp(key, "notify.webhook") == 0 ? xstrdup(scheme) :
+	    util_redact_url(n->str);
+	xasprintf(&line, "key=%s url=%s", key, safe);
+	strlist_add(&c->insecure, line);
+	free(line);
+	free(safe);
+}
+
+static void
+config_insecure(struct config_ctx *cx, const struct yml_node *root,
+    struct gs_config *c)
+{
+	const struct yml_node	*sec;
+
+	if ((sec = yml_get(root, "service")) != NULL && sec->type == YML_MAP)
+		config_insecure_check(cx, yml_get(sec, "repo"),
+		    "service.repo", c);
+	if ((sec = yml_get(root, "data")) != NULL && sec->type == YML_MAP)
+		config_insecure_check(cx, yml_get(sec, "repo"), "data.repo", c);
+	if ((sec = yml_get(root, "notify")) != NULL && sec->type == YML_MAP)
+		config_insecure_check(cx, yml_get(sec, "webhook"),
+		    "notify.webhook", c);
+}
+
+void
+config_warn(struct gs_config *c)
+{
+	size_t	i;
+
+	if (c->warned)
+		return;
+	c->warned = 1;
+	for (i = 0; i < c->insecure.n; i++)
+		log_warnx("transport", "%s msg=\"unauthenticated transport: "
+		    "anyone on the path can change what is fetched\"",
+		    c->insecure.v[i]);
+}
+
 static struct gs_config *
 config_new(const char *file)
 {
@@ -806,7 +962,7 @@ config_root(struct config_ctx *cx, const struct yml_node *root,
     struct gs_config *c)
 {
 	static const char *const known[] = { "state_dir", "user", "log",
-	    "service", "data", "notify", NULL };
+	    "service", "data", "notify", "transport", NULL };
 	const struct yml_node	*v;
 
 	if (root == NULL) {
@@ -829,6 +985,9 @@ config_root(struct config_ctx *cx, const struct yml_node *root,
 		config_data(cx, v, &c->data);
 	if ((v = yml_get(root, "notify")) != NULL)
 		config_notify(cx, v, c);
+	if ((v = yml_get(root, "transport")) != NULL)
+		config_transport(cx, v, c);
+	config_insecure(cx, root, c);
 }
 
 static void
@@ -918,6 +1077,13 @@ config_auth_free(struct gs_auth *a)
 	free(a->ssh_known_hosts);
 }
 
+static void
+config_verify_free(struct gs_verify_conf *v)
+{
+	free(v->allowed_signers);
+	free(v->gpg_keyring);
+}
+
 void
 config_free(struct gs_config *c)
 {
@@ -931,6 +1097,7 @@ config_free(struct gs_config *c)
 	free(c->service.repo.url);
 	free(c->service.repo.ref);
 	config_auth_free(&c->service.repo.auth);
+	config_verify_free(&c->service.repo.verify);
 	free(c->service.recipe);
 	for (i = 0; i < c->service.nvars; i++) {
 		free(c->service.vars[i].key);
@@ -940,6 +1107,7 @@ config_free(struct gs_config *c)
 	free(c->data.repo.url);
 	free(c->data.repo.ref);
 	config_auth_free(&c->data.repo.auth);
+	config_verify_free(&c->data.repo.verify);
 	free(c->data.target);
 	free(c->data.releases_dir);
 	for (i = 0; i < c->data.nunpack; i++) {
@@ -951,6 +1119,8 @@ config_free(struct gs_config *c)
 	strlist_free(&c->data.after_switch);
 	free(c->data.health.url);
 	free(c->notify_webhook);
+	free(c->ca_file);
+	strlist_free(&c->insecure);
 	free(c);
 }
 

@@ -199,6 +199,7 @@ cmd_check(int argc, char **argv)
 		return rc;
 	if ((rc = gitstrap_load(&conf, a.config)) != 0)
 		return rc;
+	config_warn(conf);
 	rc = gitstrap_check_recipe(conf);
 	config_free(conf);
 	return rc;

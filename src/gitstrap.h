@@ -228,11 +228,25 @@ struct gs_auth {
 	char	*ssh_known_hosts;
 };
 
+/* verify: what must be signed, and by whom */
+enum gs_verify_mode {
+	GS_VERIFY_HEAD = 0,	/* the deployed commit */
+	GS_VERIFY_TAG		/* the annotated tag the ref names */
+};
+
+struct gs_verify_conf {
+	int			 enabled;
+	char			*allowed_signers;	/* SSH: ssh-keygen -Y */
+	char			*gpg_keyring;		/* OpenPGP: gpgv */
+	enum gs_verify_mode	 mode;
+};
+
 struct gs_repo_conf {
 	char		*url;		/* as written (may hold userinfo) */
 	char		*ref;		/* branch, tag, full ref or commit id */
 	int		 depth;		/* 0 = full history */
 	struct gs_auth	 auth;
+	struct gs_verify_conf verify;
 };
 
 struct gs_service_conf {
@@ -286,6 +300,10 @@ struct gs_config {
 	struct gs_service_conf	 service;
 	struct gs_data_conf	 data;
 	char			*notify_webhook;
+	char			*ca_file;	/* transport.ca_file, or NULL */
+	int			 insecure_deny;	/* transport.insecure: deny */
+	struct gs_strlist	 insecure;	/* allowed: "key=K url=U" */
+	int			 warned;	/* config_warn done */
 };
 
 #define GS_DEFAULT_STATE_DIR	"/var/lib/gitstrap"
@@ -309,6 +327,8 @@ int	config_from_node(struct gs_config **out, const char *file,
 int	config_load(struct gs_config **out, const char *path, struct gs_diag *,
 	    struct gs_error *);
 void	config_free(struct gs_config *);
+/* log the config's warnings (insecure transports), once per config */
+void	config_warn(struct gs_config *);
 /* value of a var in service.vars, or NULL */
 const char *config_var(const struct gs_config *, const char *);
 
@@ -321,6 +341,9 @@ struct run_opts {
 	int64_t		 timeout_ms;	/* 0 = none */
 	const char	*logev;		/* event name for output lines */
 	const char	*logtag;	/* "step=3" etc., prefixed to output */
+	const char	*stdin_file;	/* NULL = /dev/null */
+	const char	*stdout_file;	/* NULL = logged; else created 0600 */
+	const char	*stderr_file;	/* as stdout_file */
 };
 
 /*
@@ -554,6 +577,24 @@ int	repo_blob_open(struct repo_blob **out, struct gs_repo *,
 const void *repo_blob_data(const struct repo_blob *, size_t *lenp);
 const char *repo_blob_id(const struct repo_blob *);
 void	repo_blob_free(struct repo_blob *);
+/* a signature and what it covers (verify.c checks it) */
+struct repo_signed {
+	char	*sig;			/* the signature block; NULL: unsigned */
+	size_t	 siglen;
+	char	*payload;		/* the bytes it signs */
+	size_t	 len;
+	char	 object[GS_HEXLEN + 1];	/* the commit or tag signed */
+	char	 refname[256];		/* a tag: its full ref name */
+};
+/* the gpgsig header of a commit and the commit without it */
+int	repo_commit_signed(struct repo_signed *out, struct gs_repo *,
+	    const char *commit, struct gs_error *);
+/* the annotated tag the ref named, which must point at commit */
+int	repo_tag_signed(struct repo_signed *out, struct gs_repo *,
+	    const char *commit, struct gs_error *);
+void	repo_signed_free(struct repo_signed *);
+/* where a tag's signature block starts; len when it has none */
+size_t	repo_sig_offset(const char *, size_t len);
 /* after fetches: one pack of what the refs reach, nothing else */
 int	repo_gc(struct gs_repo *, struct gs_error *);
 /* expand a (short) commit id in the bare repository at gitdir */
@@ -562,9 +603,32 @@ int	repo_expand_commit(const char *gitdir, const char *prefix,
 /* git's SHA-1 of a buffer (as a blob): a stable fingerprint */
 void	repo_hash_buf(const void *, size_t, char out[GS_HEXLEN + 1]);
 
+/* trust the CAs in file for https:// remotes (transport.ca_file) */
+int	repo_set_ca_file(const char *file, struct gs_error *);
 int	repo_lib_init(void);
 void	repo_lib_shutdown(void);
 const char *repo_lib_version(void);
+
+/* ------------------------------------------------------------------ */
+/* verify.c: signed commits and tags (ssh-keygen -Y, gpgv) */
+
+struct verify_result {
+	const char	*kind;		/* "ssh" or "gpg" */
+	char		 signer[256];	/* SSH principal, or OpenPGP user id */
+	char		 key[128];	/* SHA256:... or the fingerprint */
+};
+
+/*
+ * Check that what repo_update just resolved is signed by a key the config
+ * allows: the commit (mode head) or the annotated tag naming it (mode
+ * tag). The error says which object and why ("commit ID: not signed").
+ */
+int	verify_check(struct verify_result *out, struct gs_repo *,
+	    const struct gs_verify_conf *, const char *commit,
+	    struct gs_error *);
+/* the outcome of gpgv --status-fd lines: 0 good (out filled), else -1 */
+int	verify_gpg_status(const char *status, struct verify_result *out,
+	    char *why, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* http.c: the one libcurl wrapper */
@@ -588,6 +652,8 @@ struct http_resp {
 /* any status is returned; only transport failures are errors */
 int	http_do(const struct http_req *, struct http_resp *, struct gs_error *);
 void	http_resp_free(struct http_resp *);
+/* trust only the CAs in file (transport.ca_file); NULL: the defaults */
+void	http_set_ca_file(const char *file);
 int	http_lib_init(void);
 void	http_lib_shutdown(void);
 
@@ -655,6 +721,9 @@ struct gs_status {
 	char	data_target[1024];
 	char	data_releases[1024];		/* the releases dir */
 	time_t	data_published_at;
+	/* who signed the commits named above (verify), empty when unchecked */
+	char	svc_signer[256], svc_signing_key[128];
+	char	data_signer[256], data_signing_key[128];
 	time_t	last_attempt, last_success;
 	int	consecutive_failures;
 	char	last_error[512];		/* empty = none */

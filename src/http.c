@@ -17,6 +17,16 @@ struct http_buf {
 	int	 over;
 };
 
+/* transport.ca_file: the only CAs trusted when set */
+static char	*http_ca_file;
+
+void
+http_set_ca_file(const char *file)
+{
+	free(http_ca_file);
+	http_ca_file = file != NULL ? xstrdup(file) : NULL;
+}
+
 int
 http_lib_init(void)
 {
@@ -26,6 +36,7 @@ http_lib_init(void)
 void
 http_lib_shutdown(void)
 {
+	http_set_ca_file(NULL);
 	curl_global_cleanup();
 }
 
@@ -82,6 +93,8 @@ http_do(const struct http_req *req, struct http_resp *resp,
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (http_ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, http_ca_file);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "gitstrap/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);

@@ -140,6 +140,37 @@ pipeline_swap_dir(const char *tmp, const char *dir, int *had_old,
 	return 0;
 }
 
+/*
+ * Before anything of a fetched revision is run or published: is it signed
+ * by a key the config allows? Checked on every cycle, so that a key taken
+ * out of the allowed list stops the next deployment of its commits.
+ */
+static int
+pipeline_verify(struct verify_result *vr, struct gs_repo *repo,
+    const struct gs_repo_conf *rc, const char *what, const char *commit,
+    struct gs_error *err)
+{
+	memset(vr, 0, sizeof(*vr));
+	if (!rc->verify.enabled)
+		return 0;
+	if (verify_check(vr, repo, &rc->verify, commit, err) == -1)
+		return -1;
+	log_info("verify.ok", "repo=%s commit=%.12s ref=%s mode=%s kind=%s "
+	    "signer=\"%s\" key=%s", what, commit, rc->ref,
+	    rc->verify.mode == GS_VERIFY_TAG ? "tag" : "head", vr->kind,
+	    vr->signer, vr->key);
+	return 0;
+}
+
+/* the status names who signed the commit it names */
+static void
+pipeline_signer(char *signer, size_t slen, char *key, size_t klen,
+    const struct verify_result *vr)
+{
+	snprintf(signer, slen, "%s", vr->signer);
+	snprintf(key, klen, "%s", vr->key);
+}
+
 static int
 pipeline_run_recipe(struct gitstrap *gs, const char *dir, const char *commit,
     struct gs_error *err)
@@ -184,6 +215,7 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 	struct gs_status	*st = &gs->st;
 	struct gs_repo		*repo = NULL;
 	struct gs_error		 e2;
+	struct verify_result	 vr;
 	char			 commit[GS_HEXLEN + 1], key[GS_HEXLEN + 1];
 	char			*gitdir, *dir, *tmp, *mark;
 	int			 fetched, had_old = 0, swapped = 0, rc, ret = -1;
@@ -201,10 +233,17 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 		goto out;
 	if (fetched)
 		st->fetches_service++;
+	if (pipeline_verify(&vr, repo, &conf->service.repo, "service", commit,
+	    err) == -1) {
+		gs_error_prefix(err, "service");
+		goto out;
+	}
 	pipeline_recipe_key(conf, commit, key);
 	if (strcmp(st->svc_commit, commit) == 0 &&
 	    strcmp(st->svc_recipe_key, key) == 0 && util_is_dir(dir)) {
 		log_info("service.unchanged", "commit=%.12s", commit);
+		pipeline_signer(st->svc_signer, sizeof(st->svc_signer),
+		    st->svc_signing_key, sizeof(st->svc_signing_key), &vr);
 		ret = 0;
 		goto out;
 	}
@@ -228,6 +267,8 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 	}
 	pipeline_copy(st->svc_commit, sizeof(st->svc_commit), commit);
 	pipeline_copy(st->svc_recipe_key, sizeof(st->svc_recipe_key), key);
+	pipeline_signer(st->svc_signer, sizeof(st->svc_signer),
+	    st->svc_signing_key, sizeof(st->svc_signing_key), &vr);
 	ret = 0;
 out:
 	if (ret == -1 && swapped && had_old) {
@@ -502,6 +543,7 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 {
 	const struct gs_data_conf	*d = &gs->conf->data;
 	struct gs_repo			*repo = NULL;
+	struct verify_result		 vr;
 	char				 commit[GS_HEXLEN + 1];
 	char				 cur[GS_RELIDLEN], *gitdir, *reldir, *mark;
 	int				 fetched, rc, ret = -1;
@@ -523,6 +565,8 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	pipeline_unmark(mark);
 	if (rc == -1)
 		goto out;
+	if (pipeline_verify(&vr, repo, &d->repo, "data", commit, err) == -1)
+		goto out;
 	if (release_current(d->target, cur, err) == -1)
 		goto out;
 	if (cur[0] != '\0') {
@@ -537,6 +581,9 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 			    sizeof(gs->st.data_commit), commit);
 			pipeline_copy(gs->st.data_release,
 			    sizeof(gs->st.data_release), cur);
+			pipeline_signer(gs->st.data_signer,
+			    sizeof(gs->st.data_signer), gs->st.data_signing_key,
+			    sizeof(gs->st.data_signing_key), &vr);
 			ret = 0;
 			goto out;
 		}
@@ -544,7 +591,13 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	}
 	log_info("data.update", "commit=%.12s fetched=%d current=%s", commit,
 	    fetched, cur[0] != '\0' ? cur : "none");
-	if (pipeline_publish(gs, repo, commit, cur, err) == -1)
+	rc = pipeline_publish(gs, repo, commit, cur, err);
+	/* switched, even if a later gate failed: the status names it */
+	if (strcmp(gs->st.data_commit, commit) == 0)
+		pipeline_signer(gs->st.data_signer, sizeof(gs->st.data_signer),
+		    gs->st.data_signing_key, sizeof(gs->st.data_signing_key),
+		    &vr);
+	if (rc == -1)
 		goto out;
 	*out = PIPELINE_PUBLISHED;
 	ret = 0;
@@ -638,7 +691,12 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
 	*out = PIPELINE_UNCHANGED;
 	st->last_attempt = time(NULL);
 	pipeline_describe(gs);
-	rc = 0;
+	/* now that the config's log format applies */
+	config_warn(gs->conf);
+	/* transport.ca_file, for the fetches, health checks and webhooks */
+	http_set_ca_file(gs->conf->ca_file);
+	if ((rc = repo_set_ca_file(gs->conf->ca_file, err)) == -1)
+		goto done;
 	if (pipeline_service_due(gs)) {
 		rc = pipeline_service(gs, err);
 		/*
@@ -771,6 +829,8 @@ pipeline_rollback(const char *state_dir, const char *id,
 	pipeline_copy(commit, sizeof(commit), want + strlen(want) - GS_HEXLEN);
 	pipeline_copy(st.data_commit, sizeof(st.data_commit), commit);
 	pipeline_copy(st.data_release, sizeof(st.data_release), want);
+	/* the next cycle checks the signature of what is served again */
+	st.data_signer[0] = st.data_signing_key[0] = '\0';
 	st.data_published_at = time(NULL);
 	ret = state_save(&st, state_dir, err);
 out:

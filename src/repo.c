@@ -41,6 +41,8 @@ struct gs_repo {
 	char			 cred_err[256];	/* why the callback gave up */
 	int			 progress;	/* stderr is a terminal */
 	int64_t			 progress_at;
+	char			 refname[256];	/* what the ref resolved to */
+	char			 target[GS_HEXLEN + 1];	/* the object it names */
 };
 
 struct repo_blob {
@@ -106,6 +108,25 @@ repo_lib_init(void)
 		    file != NULL && *file != '\0' ? file : NULL,
 		    dir != NULL && *dir != '\0' ? dir : NULL) < 0)
 			return -1;
+	return 0;
+}
+
+int
+repo_set_ca_file(const char *file, struct gs_error *err)
+{
+	static char	*applied;
+	int		 rc;
+
+	if (file == NULL || (applied != NULL && strcmp(applied, file) == 0))
+		return 0;
+	if (access(file, R_OK) == -1)
+		return gs_error_sys(err, "transport.ca_file %s", file);
+	/* after SSL_CERT_FILE (repo_lib_init): the config has the last word */
+	if ((rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file,
+	    NULL)) < 0)
+		return repo_seterr(err, rc, "transport.ca_file %s", file);
+	free(applied);
+	applied = xstrdup(file);
 	return 0;
 }
 
@@ -638,6 +659,8 @@ repo_update_pinned(struct gs_repo *r, char out[GS_HEXLEN + 1], int *fetched,
 	    "+refs/tags/*:refs/gitstrap/tags/*" };
 	int		 ret = -1;
 
+	snprintf(r->refname, sizeof(r->refname), "%s", r->conf->ref);
+	snprintf(r->target, sizeof(r->target), "%s", r->conf->ref);
 	if (repo_peel_commit(r, r->conf->ref, out) == 0)
 		return 0;
 	if (repo_connect(r, &remote, err) == -1)
@@ -676,6 +699,8 @@ repo_update(struct gs_repo *r, char out[GS_HEXLEN + 1], int *fetched,
 		return -1;
 	if (repo_ls(r, remote, &rr, err) == -1)
 		goto out;
+	snprintf(r->refname, sizeof(r->refname), "%s", rr.name);
+	snprintf(r->target, sizeof(r->target), "%s", rr.oid);
 	/* already here (an unchanged poll, or a reboot): no transfer */
 	if (repo_peel_commit(r, rr.oid, out) == 0) {
 		ret = 0;
@@ -692,6 +717,7 @@ repo_update(struct gs_repo *r, char out[GS_HEXLEN + 1], int *fetched,
 	}
 	git_oid_tostr(fetched_oid, sizeof(fetched_oid),
 	    git_reference_target(ref));
+	snprintf(r->target, sizeof(r->target), "%s", fetched_oid);
 	if (repo_peel_commit(r, fetched_oid, out) == -1) {
 		repo_seterr(err, -1, "%s: %s: ref %s does not name a commit",
 		    r->what, r->url, rr.name);
@@ -706,6 +732,143 @@ out:
 		git_remote_free(remote);
 	}
 	return ret;
+}
+
+/* ---- signatures: what was signed, for verify.c to check ---- */
+
+static int
+repo_sig_start(const char *line, size_t len)
+{
+	static const char *const begin[] = {
+		"-----BEGIN PGP SIGNATURE-----",
+		"-----BEGIN PGP MESSAGE-----",
+		"-----BEGIN SSH SIGNATURE-----",
+		"-----BEGIN SIGNED MESSAGE-----",
+		NULL
+	};
+	const char *const	*b;
+
+	for (b = begin; *b != NULL; b++)
+		if (len >= strlen(*b) && memcmp(line, *b, strlen(*b)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Where the signature block of a tag starts: at the last line that opens
+ * one, as git reads it. Everything before it is what was signed. len when
+ * there is none.
+ */
+size_t
+repo_sig_offset(const char *buf, size_t len)
+{
+	const char	*eol;
+	size_t		 off = 0, match = len;
+
+	while (off < len) {
+		if (repo_sig_start(buf + off, len - off))
+			match = off;
+		if ((eol = memchr(buf + off, '\n', len - off)) == NULL)
+			break;
+		off = (size_t)(eol - buf) + 1;
+	}
+	return match;
+}
+
+static void
+repo_signed_take(struct repo_signed *out, const char *sig, size_t siglen,
+    const char *payload, size_t len)
+{
+	out->sig = xmalloc(siglen + 1);
+	memcpy(out->sig, sig, siglen);
+	out->sig[siglen] = '\0';
+	out->siglen = siglen;
+	out->payload = xmalloc(len + 1);
+	memcpy(out->payload, payload, len);
+	out->payload[len] = '\0';
+	out->len = len;
+}
+
+int
+repo_commit_signed(struct repo_signed *out, struct gs_repo *r,
+    const char *commit, struct gs_error *err)
+{
+	git_buf	 sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+	git_oid	 oid;
+	int	 rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->object, sizeof(out->object), "%s", commit);
+	if ((rc = git_oid_fromstr(&oid, commit)) < 0)
+		return repo_seterr(err, rc, "commit %s", commit);
+	rc = git_commit_extract_signature(&sig, &data, r->repo, &oid, NULL);
+	if (rc == GIT_ENOTFOUND)
+		return 0;		/* present (just fetched): unsigned */
+	if (rc < 0)
+		return repo_seterr(err, rc, "commit %s", commit);
+	repo_signed_take(out, sig.ptr, sig.size, data.ptr, data.size);
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	return 0;
+}
+
+int
+repo_tag_signed(struct repo_signed *out, struct gs_repo *r,
+    const char *commit, struct gs_error *err)
+{
+	git_odb		*odb = NULL;
+	git_odb_object	*obj = NULL;
+	git_tag		*tag = NULL;
+	git_oid		 oid;
+	const char	*buf;
+	char		 target[GS_HEXLEN + 1];
+	size_t		 len, off;
+	int		 rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->object, sizeof(out->object), "%s", r->target);
+	snprintf(out->refname, sizeof(out->refname), "%s", r->refname);
+	if ((rc = git_oid_fromstr(&oid, r->target)) < 0 ||
+	    (rc = git_repository_odb(&odb, r->repo)) < 0 ||
+	    (rc = git_odb_read(&obj, odb, &oid)) < 0) {
+		repo_seterr(err, rc, "ref %s", r->refname);
+		goto out;
+	}
+	if (git_odb_object_type(obj) != GIT_OBJECT_TAG) {
+		gs_error_set(err, GS_E_RUNTIME, 0, "ref \"%s\" (%s) is not an "
+		    "annotated tag, as verify.mode tag needs", r->conf->ref,
+		    r->refname);
+		goto out;
+	}
+	if ((rc = git_tag_lookup(&tag, r->repo, &oid)) < 0) {
+		repo_seterr(err, rc, "tag %s", r->refname);
+		goto out;
+	}
+	git_oid_tostr(target, sizeof(target), git_tag_target_id(tag));
+	if (strcmp(target, commit) != 0) {
+		gs_error_set(err, GS_E_RUNTIME, 0, "tag %s points at %s, not "
+		    "at the deployed commit %s", r->refname, target, commit);
+		goto out;
+	}
+	buf = git_odb_object_data(obj);
+	len = git_odb_object_size(obj);
+	off = repo_sig_offset(buf, len);
+	if (off < len)
+		repo_signed_take(out, buf + off, len - off, buf, off);
+	ret = 0;
+out:
+	git_tag_free(tag);
+	git_odb_object_free(obj);
+	git_odb_free(odb);
+	return ret;
+}
+
+void
+repo_signed_free(struct repo_signed *s)
+{
+	free(s->sig);
+	free(s->payload);
+	s->sig = s->payload = NULL;
 }
 
 /* ---- tree export ---- */
@@ -985,6 +1148,35 @@ repo_gc_keep(const char *entry, const char *keep)
 	return strncmp(entry, prefix, strlen(prefix)) == 0;
 }
 
+struct repo_gc_ctx {
+	git_repository	*repo;
+	git_packbuilder	*pb;
+};
+
+/* a walk packs commits and trees: annotated tags the refs name go too */
+static int
+repo_gc_tag_cb(const char *name, void *arg)
+{
+	struct repo_gc_ctx	*gc = arg;
+	git_reference		*ref = NULL;
+	git_odb			*odb = NULL;
+	git_object_t		 type;
+	size_t			 len;
+	int			 rc;
+
+	if ((rc = git_reference_lookup(&ref, gc->repo, name)) < 0)
+		return rc;
+	if (git_reference_target(ref) != NULL &&
+	    (rc = git_repository_odb(&odb, gc->repo)) == 0 &&
+	    (rc = git_odb_read_header(&len, &type, odb,
+	    git_reference_target(ref))) == 0 && type == GIT_OBJECT_TAG)
+		rc = git_packbuilder_insert_recur(gc->pb,
+		    git_reference_target(ref), NULL);
+	git_odb_free(odb);
+	git_reference_free(ref);
+	return rc == GIT_ENOTFOUND ? 0 : rc;
+}
+
 /*
  * Keep the mirror small, the libgit2 way to `git gc --prune=now`: once
  * fetches have left REPO_GC_PACKS packs, write one pack of what the refs
@@ -996,6 +1188,7 @@ repo_gc_keep(const char *entry, const char *keep)
 int
 repo_gc(struct gs_repo *r, struct gs_error *err)
 {
+	struct repo_gc_ctx gc;
 	git_packbuilder	*pb = NULL;
 	git_revwalk	*walk = NULL;
 	git_odb		*odb = NULL;
@@ -1021,10 +1214,17 @@ repo_gc(struct gs_repo *r, struct gs_error *err)
 		ret = 0;
 		goto out;
 	}
-	if ((rc = git_packbuilder_new(&pb, r->repo)) < 0 ||
-	    (rc = git_revwalk_new(&walk, r->repo)) < 0 ||
+	if ((rc = git_packbuilder_new(&pb, r->repo)) < 0) {
+		repo_seterr(err, rc, "%s: repack", r->what);
+		goto out;
+	}
+	gc.repo = r->repo;
+	gc.pb = pb;
+	if ((rc = git_revwalk_new(&walk, r->repo)) < 0 ||
 	    (rc = git_revwalk_push_glob(walk, "refs/gitstrap/*")) < 0 ||
 	    (rc = git_packbuilder_insert_walk(pb, walk)) < 0 ||
+	    (rc = git_reference_foreach_glob(r->repo, "refs/gitstrap/*",
+	    repo_gc_tag_cb, &gc)) < 0 ||
 	    (rc = git_packbuilder_write(pb, packdir, 0, NULL, NULL)) < 0) {
 		repo_seterr(err, rc, "%s: repack %s", r->what,
 		    git_repository_path(r->repo));

@@ -2,7 +2,8 @@
  * run.c: child processes for recipe steps and hooks.
  *
  * A child gets exactly the argv and environment it is given, /dev/null on
- * stdin, and one pipe for both stdout and stderr, whose lines go to the log.
+ * stdin, and one pipe for both stdout and stderr, whose lines go to the log
+ * (unless the caller names files for any of the three).
  * It runs in a session of its own, so a timeout can end the whole process
  * group: SIGTERM first, SIGKILL after a grace period. The parent always
  * reaps the child and turns its fate into a GS_E_CHILD error.
@@ -212,7 +213,7 @@ run_report(int fd, int stage, int errnum)
 /* in the child: async-signal-safe calls only */
 static void
 run_child(char **cands, char *const argv[], char *const envp[],
-    const char *cwd, int nullfd, int outfd, int repfd, int maxfd)
+    const char *cwd, int infd, int outfd, int errfd, int repfd, int maxfd)
 {
 	struct sigaction	sa;
 	sigset_t		set;
@@ -227,9 +228,9 @@ run_child(char **cands, char *const argv[], char *const envp[],
 	(void)sigprocmask(SIG_SETMASK, &set, NULL);
 	(void)setsid();
 
-	if (dup2(nullfd, STDIN_FILENO) == -1 ||
+	if (dup2(infd, STDIN_FILENO) == -1 ||
 	    dup2(outfd, STDOUT_FILENO) == -1 ||
-	    dup2(outfd, STDERR_FILENO) == -1)
+	    dup2(errfd, STDERR_FILENO) == -1)
 		run_report(repfd, RUN_STAGE_SETUP, errno);
 	/* nothing but 0, 1 and 2 may cross exec, whoever opened it */
 #ifdef SYS_close_range
@@ -316,6 +317,7 @@ run_argv(char *const argv[], const struct run_opts *opts,
 	char				**cands = NULL;
 	char				 dur[32];
 	int				 nullfd = -1, pipefd[2] = { -1, -1 };
+	int				 outfd = -1, errfd = -1;
 	int				 repfd[2] = { -1, -1 }, pidfd = -1;
 	int				 status = 0, exited = 0, timedout = 0;
 	int				 killed = 0, nfds, wait_ms, ret = -1;
@@ -336,9 +338,22 @@ run_argv(char *const argv[], const struct run_opts *opts,
 	o->ev = opts->logev != NULL ? opts->logev : "run.out";
 	o->tag = opts->logtag;
 
-	if ((nullfd = run_fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC)))
-	    == -1) {
-		gs_error_sys(err, "/dev/null");
+	if ((nullfd = run_fd_high(open(opts->stdin_file != NULL ?
+	    opts->stdin_file : "/dev/null", O_RDONLY | O_CLOEXEC))) == -1) {
+		gs_error_sys(err, "%s", opts->stdin_file != NULL ?
+		    opts->stdin_file : "/dev/null");
+		goto out;
+	}
+	if (opts->stdout_file != NULL && (outfd = run_fd_high(
+	    open(opts->stdout_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600))) == -1) {
+		gs_error_sys(err, "%s", opts->stdout_file);
+		goto out;
+	}
+	if (opts->stderr_file != NULL && (errfd = run_fd_high(
+	    open(opts->stderr_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600))) == -1) {
+		gs_error_sys(err, "%s", opts->stderr_file);
 		goto out;
 	}
 	if (pipe2(pipefd, O_CLOEXEC) == -1 || pipe2(repfd, O_CLOEXEC) == -1) {
@@ -364,12 +379,18 @@ run_argv(char *const argv[], const struct run_opts *opts,
 	}
 	if (pid == 0)
 		run_child(cands, argv, opts->envp, opts->cwd, nullfd,
-		    pipefd[1], repfd[1], maxfd);
+		    outfd != -1 ? outfd : pipefd[1],
+		    errfd != -1 ? errfd : pipefd[1], repfd[1], maxfd);
 
 	close(pipefd[1]);
 	close(repfd[1]);
 	close(nullfd);
 	pipefd[1] = repfd[1] = nullfd = -1;
+	if (outfd != -1)
+		close(outfd);
+	if (errfd != -1)
+		close(errfd);
+	outfd = errfd = -1;
 	pidfd = run_pidfd(pid);
 
 	if (opts->timeout_ms > 0)
@@ -494,6 +515,10 @@ out:
 		close(repfd[1]);
 	if (nullfd != -1)
 		close(nullfd);
+	if (outfd != -1)
+		close(outfd);
+	if (errfd != -1)
+		close(errfd);
 	run_candidates_free(cands);
 	free(o);
 	return ret;

@@ -41,20 +41,24 @@ state_json(const struct gs_status *st)
 {
 	json_t	*svc, *data, *root;
 
-	svc = json_pack("{s:o, s:o, s:o, s:o, s:o}",
+	svc = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "repo", state_str(st->svc_repo),
 	    "ref", state_str(st->svc_ref),
 	    "commit", state_str(st->svc_commit),
 	    "recipe_ran_at", state_time(st->svc_recipe_ran_at),
-	    "recipe_key", state_str(st->svc_recipe_key));
-	data = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "recipe_key", state_str(st->svc_recipe_key),
+	    "signer", state_str(st->svc_signer),
+	    "signing_key", state_str(st->svc_signing_key));
+	data = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "repo", state_str(st->data_repo),
 	    "ref", state_str(st->data_ref),
 	    "commit", state_str(st->data_commit),
 	    "release", state_str(st->data_release),
 	    "target", state_str(st->data_target),
 	    "releases_dir", state_str(st->data_releases),
-	    "published_at", state_time(st->data_published_at));
+	    "published_at", state_time(st->data_published_at),
+	    "signer", state_str(st->data_signer),
+	    "signing_key", state_str(st->data_signing_key));
 	root = json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:{s:I, s:I, s:I}, "
 	    "s:{s:I, s:I}, s:I}",
 	    "service", svc,
@@ -138,6 +142,9 @@ state_load(struct gs_status *st, const char *state_dir, struct gs_error *err)
 	state_get_str(svc, "recipe_key", st->svc_recipe_key,
 	    sizeof(st->svc_recipe_key));
 	state_get_time(svc, "recipe_ran_at", &st->svc_recipe_ran_at);
+	state_get_str(svc, "signer", st->svc_signer, sizeof(st->svc_signer));
+	state_get_str(svc, "signing_key", st->svc_signing_key,
+	    sizeof(st->svc_signing_key));
 	state_get_str(data, "repo", st->data_repo, sizeof(st->data_repo));
 	state_get_str(data, "ref", st->data_ref, sizeof(st->data_ref));
 	state_get_str(data, "commit", st->data_commit,
@@ -149,6 +156,9 @@ state_load(struct gs_status *st, const char *state_dir, struct gs_error *err)
 	state_get_str(data, "releases_dir", st->data_releases,
 	    sizeof(st->data_releases));
 	state_get_time(data, "published_at", &st->data_published_at);
+	state_get_str(data, "signer", st->data_signer, sizeof(st->data_signer));
+	state_get_str(data, "signing_key", st->data_signing_key,
+	    sizeof(st->data_signing_key));
 	state_get_time(root, "last_attempt", &st->last_attempt);
 	state_get_time(root, "last_success", &st->last_success);
 	st->consecutive_failures = (int)json_integer_value(

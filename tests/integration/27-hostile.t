@@ -4,7 +4,7 @@
 # pushed to the data repo on a real git server and synced. Every one is
 # refused with exit 1 and one exact error line; nothing outside the
 # release dir changes (paths, types, modes, sizes and mtimes of the whole
-# test tree); no partial release is left in releases/; and the previous
+# test tree); no partial release is left in the releases dir; and the previous
 # release still serves through a real web server.
 #
 # Sockets: tar has no type for them (GNU tar skips them, and libarchive
@@ -56,7 +56,7 @@ snapshot() {
 	    -o -path "$TMP/*.err" -o -path "$TMP/*.out" \
 	    -o -path "$TMP/*.log" -o -path "$TMP/*.pid" \) -prune \
 	    -o -printf '%P %y %m %s %T@\n' |
-	    sed -E 's,^((|state|state/releases) d [0-7]+ [0-9]+) .*,\1,' | sort
+	    sed -E 's,^((|state|www|www/\.site\.releases) d [0-7]+ [0-9]+) .*,\1,' | sort
 }
 
 # evil NAME FILE WANT: push FILE as the data tarball and sync. WANT is the
@@ -79,7 +79,7 @@ evil() {
 		fail "$name: nothing changed outside the release dir"
 		diag "$(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after"))"
 	fi
-	is "$(ls "$TMP/state/releases")" "${good##*/}" \
+	is "$(ls "$(releases_of "$TMP/www/site")")" "${good##*/}" \
 	    "$name: no partial release left"
 	is "$(curl -s "$WEB_URL/site/")" "$page" \
 	    "$name: the previous release still serves"

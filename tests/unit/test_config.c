@@ -833,15 +833,117 @@ test_config_auth_exclusive(void **state)
 }
 
 static void
-test_config_verify_refused(void **state)
+test_config_verify(void **state)
 {
+	struct gs_config	*c;
+
 	(void)state;
-	config_expect("service:\n  repo: x\n  verify: { mode: head }\n" BASE,
-	    "t.yml:3:11: service.verify: signature verification is not "
-	    "supported by this version");
-	config_expect(BASE "  verify: { mode: tag }\n",
-	    "t.yml:4:11: data.verify: signature verification is not "
-	    "supported by this version");
+	c = config_ok(BASE "  verify: { allowed_signers: /etc/as }\n");
+	assert_true(c->data.repo.verify.enabled);
+	assert_string_equal(c->data.repo.verify.allowed_signers, "/etc/as");
+	assert_null(c->data.repo.verify.gpg_keyring);
+	assert_int_equal(c->data.repo.verify.mode, GS_VERIFY_HEAD);
+	assert_false(c->service.repo.verify.enabled);
+	config_free(c);
+
+	c = config_ok("service:\n  repo: x\n  ref: v1.0\n"
+	    "  verify: { gpg_keyring: /k.gpg, mode: tag }\n" BASE);
+	assert_true(c->service.repo.verify.enabled);
+	assert_string_equal(c->service.repo.verify.gpg_keyring, "/k.gpg");
+	assert_int_equal(c->service.repo.verify.mode, GS_VERIFY_TAG);
+	assert_false(c->data.repo.verify.enabled);
+	config_free(c);
+
+	c = config_ok(BASE "  ref: refs/tags/v2\n"
+	    "  verify: { allowed_signers: /a, gpg_keyring: /k, mode: head }\n");
+	assert_string_equal(c->data.repo.verify.allowed_signers, "/a");
+	assert_string_equal(c->data.repo.verify.gpg_keyring, "/k");
+	assert_int_equal(c->data.repo.verify.mode, GS_VERIFY_HEAD);
+	config_free(c);
+
+	config_expect(BASE "  verify: { mode: head }\n",
+	    "t.yml:4:11: data.verify: needs allowed_signers or gpg_keyring");
+	config_expect(BASE "  verify: { allowed_signers: etc/as }\n",
+	    "t.yml:4:30: data.verify.allowed_signers: must be an absolute "
+	    "path");
+	config_expect(BASE "  verify: { gpg_keyring: [a] }\n",
+	    "t.yml:4:26: data.verify.gpg_keyring: expected a string, got a "
+	    "sequence");
+	config_expect(BASE "  verify: { allowed_signers: /a, mode: all }\n",
+	    "t.yml:4:40: data.verify.mode: must be \"head\" or \"tag\"");
+	config_expect(BASE "  verify: { allowed_signers: /a, key: /b }\n",
+	    "t.yml:4:34: data.verify: unknown key \"key\"");
+	config_expect(BASE "  verify: /etc/as\n",
+	    "t.yml:4:11: data.verify: expected a mapping, got a string");
+	/* mode tag needs a ref that may name a tag */
+	config_expect(BASE "  verify: { allowed_signers: /a, mode: tag }\n",
+	    "t.yml:4:40: data.verify.mode: tag needs data.ref to name a tag, "
+	    "not \"HEAD\"");
+	config_expect(BASE "  ref: refs/heads/main\n"
+	    "  verify: { allowed_signers: /a, mode: tag }\n",
+	    "t.yml:5:40: data.verify.mode: tag needs data.ref to name a tag, "
+	    "not \"refs/heads/main\"");
+	config_expect("service:\n  repo: x\n"
+	    "  ref: 0123456789abcdef0123456789abcdef01234567\n"
+	    "  verify: { gpg_keyring: /k, mode: tag }\n" BASE,
+	    "t.yml:4:36: service.verify.mode: tag needs service.ref to name a "
+	    "tag, not \"0123456789abcdef0123456789abcdef01234567\"");
+}
+
+static void
+test_config_transport(void **state)
+{
+	struct gs_config	*c;
+
+	(void)state;
+	c = config_ok(BASE);
+	assert_null(c->ca_file);
+	assert_false(c->insecure_deny);
+	config_free(c);
+
+	c = config_ok(BASE "transport: { ca_file: /etc/ca.pem, insecure: deny }\n");
+	assert_string_equal(c->ca_file, "/etc/ca.pem");
+	assert_true(c->insecure_deny);
+	config_free(c);
+
+	/* allowed (the default): accepted, with a warning */
+	c = config_ok("data:\n  repo: http://example.com/data.git\n"
+	    "  target: /srv/www\n");
+	config_free(c);
+	/* git://github.com/ is fetched over https:// */
+	c = config_ok("data:\n  repo: git://github.com/a/b.git\n"
+	    "  target: /srv/www\ntransport: { insecure: deny }\n");
+	config_free(c);
+	/* health checks are not remotes */
+	c = config_ok(BASE "  health: { url: \"http://127.0.0.1/\" }\n"
+	    "transport: { insecure: deny }\n");
+	config_free(c);
+
+	config_expect(BASE "transport: { ca_file: ca.pem }\n",
+	    "t.yml:4:23: transport.ca_file: must be an absolute path");
+	config_expect(BASE "transport: { insecure: maybe }\n",
+	    "t.yml:4:24: transport.insecure: must be \"allow\" or \"deny\"");
+	config_expect(BASE "transport: { verify: false }\n",
+	    "t.yml:4:14: transport: unknown key \"verify\"");
+	config_expect(BASE "transport: [ deny ]\n",
+	    "t.yml:4:12: transport: expected a mapping, got a sequence");
+	{
+		const char *const	want[] = {
+			"t.yml:2:9: service.repo: git:// is an unauthenticated "
+			    "transport (transport.insecure: deny)",
+			"t.yml:4:9: data.repo: http:// is an unauthenticated "
+			    "transport (transport.insecure: deny)",
+			"t.yml:7:12: notify.webhook: http:// is an "
+			    "unauthenticated transport (transport.insecure: deny)",
+			NULL
+		};
+
+		config_expect_lines("service:\n  repo: git://example.com/s\n"
+		    "data:\n  repo: HTTP://u:p@example.com/d\n"
+		    "  target: /srv/www\n"
+		    "notify:\n  webhook: http://hooks.example.com/t0k3n\n"
+		    "transport: { insecure: deny }\n", want);
+	}
 }
 
 static void
@@ -1000,7 +1102,8 @@ main(void)
 		cmocka_unit_test(test_config_urls),
 		cmocka_unit_test(test_config_log),
 		cmocka_unit_test(test_config_auth_exclusive),
-		cmocka_unit_test(test_config_verify_refused),
+		cmocka_unit_test(test_config_verify),
+		cmocka_unit_test(test_config_transport),
 		cmocka_unit_test(test_config_vars),
 		cmocka_unit_test(test_config_hooks),
 		cmocka_unit_test(test_config_multiple_errors),

@@ -272,6 +272,55 @@ test_hash_buf(void **state)
 	assert_string_equal(a, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
 }
 
+/* a tag's text: the signed part, then the block git appends */
+#define TAG_HEAD \
+	"object 0123456789abcdef0123456789abcdef01234567\n" \
+	"type commit\n" \
+	"tag v1\n" \
+	"tagger T <t@example.com> 1700000000 +0000\n" \
+	"\n" \
+	"release 1\n"
+
+static void
+test_sig_offset(void **state)
+{
+	static const char	ssh[] = TAG_HEAD
+	    "-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n"
+	    "-----END SSH SIGNATURE-----\n";
+	static const char	pgp[] = TAG_HEAD
+	    "-----BEGIN PGP SIGNATURE-----\n\niHUEABYKAB0W\n"
+	    "-----END PGP SIGNATURE-----\n";
+	/* a message quoting a signature: the last block is the signature */
+	static const char	two[] = "object x\n\nsee:\n"
+	    "-----BEGIN PGP SIGNATURE-----\nquoted\n"
+	    "-----END PGP SIGNATURE-----\n"
+	    "-----BEGIN SSH SIGNATURE-----\nreal\n"
+	    "-----END SSH SIGNATURE-----\n";
+	/* not at the start of a line: not a signature */
+	static const char	inline_[] = TAG_HEAD
+	    "text -----BEGIN PGP SIGNATURE-----\n";
+	static const char	none[] = TAG_HEAD;
+	static const char	bare[] = "-----BEGIN SSH SIGNATURE-----";
+
+	(void)state;
+	assert_int_equal(repo_sig_offset(ssh, sizeof(ssh) - 1),
+	    sizeof(TAG_HEAD) - 1);
+	assert_int_equal(repo_sig_offset(pgp, sizeof(pgp) - 1),
+	    sizeof(TAG_HEAD) - 1);
+	assert_string_equal(two + repo_sig_offset(two, sizeof(two) - 1),
+	    "-----BEGIN SSH SIGNATURE-----\nreal\n"
+	    "-----END SSH SIGNATURE-----\n");
+	assert_int_equal(repo_sig_offset(inline_, sizeof(inline_) - 1),
+	    sizeof(inline_) - 1);
+	assert_int_equal(repo_sig_offset(none, sizeof(none) - 1),
+	    sizeof(none) - 1);
+	assert_int_equal(repo_sig_offset("", 0), 0);
+	/* the whole object is a signature: nothing is signed */
+	assert_int_equal(repo_sig_offset(bare, sizeof(bare) - 1), 0);
+	/* a cut-off marker at the very end is not one */
+	assert_int_equal(repo_sig_offset(bare, 10), 10);
+}
+
 int
 main(void)
 {
@@ -283,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_missing_ref),
 		cmocka_unit_test(test_export_and_blob),
+		cmocka_unit_test(test_sig_offset),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

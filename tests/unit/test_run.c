@@ -428,6 +428,62 @@ test_stdin_devnull(void **state)
 	free(out);
 }
 
+/* stdin from a file, stdout and stderr each to a file of its own */
+static void
+test_files(void **state)
+{
+	struct run_opts	 o = { .envp = base_env, .logev = "test.out" };
+	struct capture	 c;
+	struct gs_error	 err;
+	char		 in[PATH_MAX], outf[PATH_MAX], errf[PATH_MAX];
+	char		*out, *buf;
+	int		 rc;
+
+	(void)state;
+	snprintf(in, sizeof(in), "%s/in", tmpdir);
+	snprintf(outf, sizeof(outf), "%s/out", tmpdir);
+	snprintf(errf, sizeof(errf), "%s/err", tmpdir);
+	assert_int_equal(util_write_atomic(tmpdir, "in", "one\ntwo\n", 8,
+	    0600, &err), 0);
+	/* an old stdout file is truncated, not appended to */
+	assert_int_equal(util_write_atomic(tmpdir, "out", "old content\n",
+	    12, 0600, &err), 0);
+	o.stdin_file = in;
+	o.stdout_file = outf;
+	o.stderr_file = errf;
+	capture_start(&c);
+	rc = run_shell("tr a-z A-Z; echo problem >&2; exit 3", &o, &err);
+	out = capture_end(&c);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.code, 3);
+	assert_string_equal(err.msg, "exit status 3");
+	/* nothing of it went to the log */
+	assert_null(strstr(out, "test.out"));
+	free(out);
+	assert_int_equal(util_read_file(outf, 1024, &buf, NULL, &err), 0);
+	assert_string_equal(buf, "ONE\nTWO\n");
+	free(buf);
+	assert_int_equal(util_read_file(errf, 1024, &buf, NULL, &err), 0);
+	assert_string_equal(buf, "problem\n");
+	free(buf);
+
+	/* only stdout to a file: stderr is still logged */
+	o.stdin_file = NULL;
+	o.stderr_file = NULL;
+	capture_start(&c);
+	rc = run_shell("echo to-file; echo to-log >&2", &o, &err);
+	out = capture_end(&c);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "out=to-log\n"));
+	assert_null(strstr(out, "to-file"));
+	free(out);
+
+	o.stdin_file = "/nonexistent/in";
+	assert_int_equal(run_shell("true", &o, &err), -1);
+	assert_string_equal(err.msg, "/nonexistent/in: No such file or "
+	    "directory");
+}
+
 static void
 test_signals_reset(void **state)
 {
@@ -556,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_path_from_envp),
 		cmocka_unit_test(test_cwd),
 		cmocka_unit_test(test_stdin_devnull),
+		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_signals_reset),
 		cmocka_unit_test(test_daemon_holds_pipe),
 		cmocka_unit_test(test_only_std_fds),
