@@ -10,7 +10,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 43
+plan 47
 setup_tmp
 
 # Never the machine's own cloud-init state.
@@ -203,5 +203,21 @@ like "$(cat "$TMP/boot.err")" "ev=imds.fetched .*protocol=v2 .*identity=4" \
 ok "no token in the boot log" sh -c "! grep -qFf '$TMP/tokens' '$TMP/boot.err'"
 is "$(count '^GET /latest/meta-data/public-hostname 404 token=yes$')" 1 \
     "an absent identity key is asked for once"
+
+# --- resident: HUP asks the metadata service again
+: >"$IMDS_LOG"
+"$GITSTRAP" run --imds="$IMDS_URL" 2>"$TMP/loop.err" &
+LOOP=$!
+on_exit "kill $LOOP 2>/dev/null"
+ok "resident: boots from the metadata service" \
+    wait_for grep -q "ev=unchanged\|ev=publish" "$TMP/loop.err"
+kill -HUP "$LOOP"
+ok "resident: HUP reloads" wait_for grep -q "ev=config.reload file=$IMDS_URL" \
+    "$TMP/loop.err"
+is "$(count '^GET /latest/user-data 200 token=yes$')" 2 \
+    "resident: HUP fetched the user-data again"
+kill -TERM "$LOOP" 2>/dev/null
+wait "$LOOP" 2>/dev/null
+is "$?" 0 "resident: TERM stops it cleanly"
 
 done_testing
