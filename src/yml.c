@@ -48,7 +48,9 @@ struct yml_anchor {
 
 struct yml_frame {
 	struct yml_pnode *node;
-	struct yml_anchor *anchor;	/* to mark done at the end, or NULL */
+	size_t		  anchor;	/* 1 + its index in anchors, to mark
+					   done at the end; 0 = none (an
+					   index: the array moves as it grows) */
 	size_t		  total0;	/* node count before this node */
 	struct yml_pnode *key;		/* mapping: key waiting for a value */
 };
@@ -343,7 +345,11 @@ yml_on_start(struct yml_state *st, const yaml_event_t *ev)
 	f->node = pn;
 	f->total0 = st->total - 1;
 	f->key = NULL;
-	f->anchor = anchor != NULL ? yml_anchor_add(st, anchor, pn, 0) : NULL;
+	f->anchor = 0;
+	if (anchor != NULL) {
+		yml_anchor_add(st, anchor, pn, 0);
+		f->anchor = st->nanchors;
+	}
 	return 0;
 }
 
@@ -356,8 +362,8 @@ yml_on_end(struct yml_state *st)
 	f = &st->stack[--st->depth];
 	pn = f->node;
 	pn->weight = st->total - f->total0;
-	if (f->anchor != NULL)
-		f->anchor->done = 1;
+	if (f->anchor != 0)
+		st->anchors[f->anchor - 1].done = 1;
 	return yml_attach(st, pn, pn->n.line, pn->n.col);
 }
 
