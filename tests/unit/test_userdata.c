@@ -158,6 +158,23 @@ t_gitstrap(void **state)
 	config_free(c);
 }
 
+/* anchors defined inside an anchored collection (the anchor list grows) */
+static void
+t_gitstrap_anchors(void **state)
+{
+	const char		*doc = "#gitstrap\n" CONF
+	    "  hooks:\n"
+	    "    before_switch: &m [&s \"true\", *s, &t \"echo\"]\n"
+	    "    after_switch: *m\n";
+	struct gs_config	*c;
+
+	c = ud_ok(doc, strlen(doc));
+	assert_int_equal(c->data.before_switch.n, 3);
+	assert_int_equal(c->data.after_switch.n, 3);
+	assert_string_equal(c->data.after_switch.v[2], "echo");
+	config_free(c);
+}
+
 static void
 t_gitstrap_bad(void **state)
 {
@@ -377,6 +394,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_gitstrap),
+		cmocka_unit_test(t_gitstrap_anchors),
 		cmocka_unit_test(t_gitstrap_bad),
 		cmocka_unit_test(t_cloud_config),
 		cmocka_unit_test(t_cloud_config_bad),
