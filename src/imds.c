@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,15 +54,34 @@ static const struct {
 };
 #define IMDS_NIDENT	(sizeof(imds_ident) / sizeof(imds_ident[0]))
 
-static void
+/*
+ * Wait before the next attempt. run and sync block SIGTERM and SIGINT
+ * (they are taken between cycles); a boot still waiting for the metadata
+ * service must stop at once, so they are waited for here. Elsewhere they
+ * are not blocked and act as usual. -1 when one came.
+ */
+static int
 imds_sleep(int64_t ms)
 {
 	struct timespec	ts;
+	sigset_t	set, cur;
+	int		sig;
 
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, NULL, &cur) == 0 &&
+	    sigismember(&cur, SIGTERM) == 1 && sigismember(&cur, SIGINT) == 1) {
+		do {
+			sig = sigtimedwait(&set, NULL, &ts);
+		} while (sig == -1 && errno == EINTR);
+		return sig == -1 ? 0 : -1;
+	}
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+	return 0;
 }
 
 /* a status worth asking again for: the service is still coming up */
@@ -119,7 +139,11 @@ imds_call(struct imds_client *c, const char *method, const char *path,
 		else
 			log_debug("imds.retry", "url=%s attempt=%d err=\"%s\"",
 			    url, attempt, why);
-		imds_sleep(delay);
+		if (imds_sleep(delay) == -1) {
+			gs_error_set(err, GS_E_HTTP, 0, "metadata service %s: "
+			    "stopped by a signal while waiting for it", c->base);
+			break;
+		}
 		delay = delay * 2 > IMDS_BACKOFF_MAX_MS ?
 		    IMDS_BACKOFF_MAX_MS : delay * 2;
 	}

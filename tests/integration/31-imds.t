@@ -10,7 +10,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 47
+plan 49
 setup_tmp
 
 # Never the machine's own cloud-init state.
@@ -102,6 +102,18 @@ is "$(grep -c . "$TMP/deadline.err")" 2 "deadline: the wait and the failure"
 like "$(tail -n 1 "$TMP/deadline.err")" \
     "^metadata service http://127.0.0.1:$port: no answer within 1s \([0-9]+ attempts\): .*(refused|onnect)" \
     "deadline: the last line names the service, the bound and the reason"
+# a boot waiting for the service stops at once on TERM
+"$GITSTRAP" run --once --imds="http://127.0.0.1:$port" --imds-timeout 10m \
+    --state-dir "$TMP/state-term" 2>"$TMP/term.err" &
+waiter=$!
+on_exit "kill $waiter 2>/dev/null"
+wait_for grep -q "ev=imds.wait" "$TMP/term.err" || :
+kill -TERM "$waiter"
+rc=0
+wait "$waiter" || rc=$?
+is "$rc" 1 "TERM while waiting for the service: exit 1"
+like "$(tail -n 1 "$TMP/term.err")" "stopped by a signal while waiting" \
+    "TERM while waiting: said so"
 gs badtimeout check --imds="http://127.0.0.1:$port" --imds-timeout soon
 is "$GS_RC" 2 "a bad --imds-timeout is a usage error"
 
