@@ -3,6 +3,10 @@
  * user-data parsing (gzip, MIME, base64, #gitstrap, #cloud-config, YAML,
  * config validation). Whatever the input, it must fail cleanly or give a
  * config, and leave nothing behind.
+ *
+ * Built with clang -fsanitize=fuzzer,address,undefined against every .c
+ * file of src and data-sync except src/gitstrap.c (main), with the
+ * pkg-config flags of the libraries configure checks for.
  */
 #include "config.h"
 
@@ -18,6 +22,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	(void)argc;
+	(void)argv;
 	/* the environment must not change what a config means */
 	unsetenv("GITSTRAP_STATE_DIR");
 	log_init("fuzz_userdata", LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);

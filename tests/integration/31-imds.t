@@ -10,7 +10,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 49
+plan 52
 setup_tmp
 
 # Never the machine's own cloud-init state.
@@ -215,6 +215,21 @@ like "$(cat "$TMP/boot.err")" "ev=imds.fetched .*protocol=v2 .*identity=4" \
 ok "no token in the boot log" sh -c "! grep -qFf '$TMP/tokens' '$TMP/boot.err'"
 is "$(count '^GET /latest/meta-data/public-hostname 404 token=yes$')" 1 \
     "an absent identity key is asked for once"
+
+# --- the same boot from cloud-init's copy: identity from instance-data.json
+mkdir -p "$TMP/cloud2/instance" "$TMP/svc-root2"
+sed -e "s|$TMP/state|$TMP/state2|" -e "s|$TMP/svc-root|$TMP/svc-root2|" \
+    -e "s|$TMP/www/webcache|$TMP/www/webcache2|" \
+    -e "s|availability_zone: from-vars|email: x|" \
+    "$TMP/boot.cc" >"$TMP/cloud2/instance/user-data.txt"
+: >"$IMDS_LOG"
+GITSTRAP_CLOUD_DIR=$TMP/cloud2 GITSTRAP_CLOUD_RUN_DIR=$TMP/cloud-run \
+    gs boot2 run --once --imds="$IMDS_URL"
+is "$GS_RC" 0 "boot from cloud-init's copy exits 0"
+is "$(cat "$TMP/svc-root2/id" 2>/dev/null)" \
+    "id=i-0cloudinit az=eu-west-1a ip=10.0.0.7" \
+    "identity from cloud-init's instance-data.json"
+is "$(wc -l <"$IMDS_LOG")" 0 "no request reached the metadata service"
 
 # --- resident: HUP asks the metadata service again
 : >"$IMDS_LOG"
