@@ -134,8 +134,8 @@ gitstrap_args(int argc, char **argv, struct gitstrap_args *a)
 		    ((env = getenv("GITSTRAP_METADATA_URL")) == NULL ||
 		    *(a->src.path = env) == '\0'))
 			a->src.path = USERDATA_IMDS_URL;
-		if (timeout == NULL && (env = getenv("GITSTRAP_IMDS_TIMEOUT")) !=
-		    NULL && *env != '\0')
+		env = getenv("GITSTRAP_IMDS_TIMEOUT");
+		if (timeout == NULL && env != NULL && *env != '\0')
 			timeout = env;
 	}
 	a->src.timeout_ms = USERDATA_IMDS_TIMEOUT_MS;

@@ -25,7 +25,7 @@
 
 #include "gitstrap.h"
 
-#define IMDS_TOKEN_TTL		"21600"		/* seconds, as cloud-init asks */
+#define IMDS_TOKEN_TTL		"21600"	/* seconds (6 h, the most) */
 #define IMDS_REQ_TIMEOUT_MS	(5 * 1000LL)	/* one request */
 #define IMDS_BACKOFF0_MS	100LL
 #define IMDS_BACKOFF_MAX_MS	(5 * 1000LL)
@@ -35,7 +35,7 @@ struct imds_client {
 	const char	*base;		/* without a trailing '/' */
 	int64_t		 deadline;	/* util_now_ms() */
 	int64_t		 timeout_ms;	/* for messages */
-	char		*token_hdr;	/* "X-aws-ec2-metadata-token: ..." */
+	char		*token_hdr;	/* the header with the token */
 };
 
 /* the identity vars and where they are under /latest/meta-data/ */
@@ -133,15 +133,16 @@ imds_call(struct imds_client *c, const char *method, const char *path,
 			break;
 		}
 		if (attempt == 1)
-			log_info("imds.wait", "url=%s err=\"%s\" msg=\"retrying "
-			    "for up to %llds\"", url, why,
+			log_info("imds.wait", "url=%s err=\"%s\" "
+			    "msg=\"retrying for up to %llds\"", url, why,
 			    (long long)(left / 1000));
 		else
 			log_debug("imds.retry", "url=%s attempt=%d err=\"%s\"",
 			    url, attempt, why);
 		if (imds_sleep(delay) == -1) {
-			gs_error_set(err, GS_E_HTTP, 0, "metadata service %s: "
-			    "stopped by a signal while waiting for it", c->base);
+			gs_error_set(err, GS_E_HTTP, 0, "metadata service "
+			    "%s: stopped by a signal while waiting for it",
+			    c->base);
 			break;
 		}
 		delay = delay * 2 > IMDS_BACKOFF_MAX_MS ?

@@ -7,12 +7,12 @@
  *
  * What it may look like (userdata_config), layer by layer:
  *
- *	gzip			detected by its magic bytes, at any layer
- *	MIME multipart		as cloud-init's write-mime-multipart makes it;
- *				parts may be base64 and gzip'd, or nested
- *	#gitstrap		a gitstrap.yml document
- *	#cloud-config		the document under a top-level gitstrap: key,
- *				so that it can sit beside cloud-init's modules
+ *	gzip		detected by its magic bytes, at any layer
+ *	MIME multipart	as cloud-init's write-mime-multipart makes it;
+ *			parts may be base64 and gzip'd, or nested
+ *	#gitstrap	a gitstrap.yml document
+ *	#cloud-config	the document under a top-level gitstrap: key, so
+ *			that it can sit beside cloud-init's modules
  *
  * User-data is untrusted input: every layer is bounded (size after
  * decompression, MIME nesting), and anything malformed is one line naming
@@ -33,15 +33,16 @@
 
 #include "gitstrap.h"
 
-#define USERDATA_MAX		(1024 * 1024)	/* any layer, decompressed */
+/* any layer, decompressed */
+#define USERDATA_MAX		(1024 * 1024)
 #define USERDATA_MAX_DEPTH	8		/* gzip and MIME layers */
 #define USERDATA_NOCLOUD_DIR	"/var/lib/cloud/seed/nocloud"
 #define USERDATA_CLOUD_DIR	"/var/lib/cloud"
 
 /* what a walk through the layers found */
 struct userdata_walk {
-	struct gs_config	*conf;		/* the config, once found */
-	char			*where;		/* the layer it came from */
+	struct gs_config	*conf;	/* the config, once found */
+	char			*where;	/* the layer it came from */
 	struct gs_diag		*diag;
 	struct gs_error		*err;
 };
@@ -144,7 +145,8 @@ userdata_gunzip(struct userdata_walk *w, const char *name, const char *buf,
 			goto out;
 		}
 		/* no progress with output room left: the input ran out */
-		if (zs.avail_in == 0 && zs.avail_out > 0) {
+		if (zs.avail_out > 0 &&
+		    (zs.avail_in == 0 || rc == Z_BUF_ERROR)) {
 			userdata_seterr(w, "%s: gzip: truncated", name);
 			goto out;
 		}
@@ -341,6 +343,13 @@ userdata_part(struct userdata_walk *w, const char *name, GMimePart *part,
 	int			 ret = -1;
 
 	ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	/* shell scripts, boothooks...: cloud-init's, not even decoded */
+	if (!g_mime_content_type_is_type(ct, "text", "x-gitstrap-config") &&
+	    !g_mime_content_type_is_type(ct, "text", "cloud-config") &&
+	    !g_mime_content_type_is_type(ct, "text", "plain") &&
+	    !g_mime_content_type_is_type(ct, "application", "gzip") &&
+	    !g_mime_content_type_is_type(ct, "application", "x-gzip"))
+		return 0;
 	if ((dw = g_mime_part_get_content(part)) == NULL)
 		return 0;	/* an empty part: nothing for us */
 	if (g_mime_part_get_content_encoding(part) ==
@@ -379,7 +388,7 @@ userdata_part(struct userdata_walk *w, const char *name, GMimePart *part,
 		ret = userdata_yaml(w, name, buf, len,
 		    userdata_line_is(buf, len, "#cloud-config"), 1);
 	else
-		ret = 0;	/* a shell script, a boothook...: not ours */
+		ret = 0;	/* text/plain of another kind: not ours */
 out:
 	free(buf);
 	free(raw);
@@ -496,6 +505,7 @@ userdata_mime(struct userdata_walk *w, const char *name, const char *buf,
 	GMimeParserOptions		*opts;
 	GMimeMessage			*msg;
 	GMimeObject			*top;
+	const char			*boundary;
 	int				 ret = -1;
 
 	memset(&mw, 0, sizeof(mw));
@@ -513,10 +523,10 @@ userdata_mime(struct userdata_walk *w, const char *name, const char *buf,
 	if (mw.code != GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY && top != NULL &&
 	    GMIME_IS_MULTIPART(top) &&
 	    g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0 &&
-	    g_mime_multipart_get_boundary(GMIME_MULTIPART(top)) != NULL) {
-		util_quote(mw.item, sizeof(mw.item),
-		    g_mime_multipart_get_boundary(GMIME_MULTIPART(top)),
-		    strlen(g_mime_multipart_get_boundary(GMIME_MULTIPART(top))));
+	    (boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(top))) !=
+	    NULL) {
+		util_quote(mw.item, sizeof(mw.item), boundary,
+		    strlen(boundary));
 		userdata_seterr(w, "%s: MIME: boundary \"%s\" not found: no "
 		    "parts", name, mw.item);
 		goto out;
@@ -645,7 +655,8 @@ userdata_file(struct gs_config **out, const char *path, struct gs_diag *diag,
 	int	 ret;
 
 	if (util_read_file(path, USERDATA_MAX, &buf, &len, err) == -1) {
-		err->src = GS_E_CONFIG;	/* no user-data: nothing to run */
+		/* no user-data: nothing to run */
+		err->src = GS_E_CONFIG;
 		diag_add(diag, "%s", err->msg);
 		return -1;
 	}

@@ -250,6 +250,9 @@ t_mime(void **state)
 	OK(msg);
 	free(msg);
 	free(z);
+	/* other parts are cloud-init's: not even decoded */
+	OK(MIME_HEAD PART("text/x-shellscript", "base64") "!!not base64!!\n\n"
+	    PART("text/x-gitstrap-config", "7bit") CONF "\n" MIME_END);
 	/* nested multipart */
 	OK(MIME_HEAD "--" BOUNDARY "\n"
 	    "Content-Type: multipart/mixed; boundary=\"inner\"\n\n"
