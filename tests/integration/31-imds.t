@@ -67,13 +67,19 @@ gs v405 check --imds="$IMDS_URL"
 is "$GS_RC" 0 "v1 (405 on the token): check exits 0"
 is "$(count '^GET /latest/user-data 200 token=no$')" 1 "405: plain GET"
 
-# --- a metadata service that is not up yet
-start_fake_imds --slow-start 2 --mode v2 --user-data "$TMP/plain.ud" ||
-    bail_out "fake slow"
-gs slow check --imds="$IMDS_URL" --imds-timeout 60s
-is "$GS_RC" 0 "slow start: check succeeds once the service is up"
-like "$(cat "$TMP/slow.err")" "ev=imds.wait .*retrying" \
-    "slow start: the wait is logged"
+# --- a metadata service that is not up yet: it binds its port only once
+# gitstrap has been refused and said that it waits
+start_fake_imds --bind-when "$TMP/imds-up" --mode v2 \
+    --user-data "$TMP/plain.ud" || bail_out "fake slow"
+"$GITSTRAP" check --imds="$IMDS_URL" --imds-timeout 5m 2>"$TMP/slow.err" &
+slow=$!
+on_exit "kill $slow 2>/dev/null"
+ok "slow start: refused, the wait is logged" \
+    wait_for grep -q "ev=imds.wait .*retrying" "$TMP/slow.err"
+touch "$TMP/imds-up"
+rc=0
+wait "$slow" || rc=$?
+is "$rc" 0 "slow start: check succeeds once the service is up"
 is "$(count '^GET /latest/user-data 200 token=yes$')" 1 "slow start: fetched"
 
 # --- 403 on the token: final
@@ -96,11 +102,11 @@ is "$(cat "$TMP/nouserdata.err")" \
 
 # --- nothing ever answers: the deadline
 port=$(free_port) || bail_out "port"
-GITSTRAP_IMDS_TIMEOUT=1s gs deadline check --imds="http://127.0.0.1:$port"
+GITSTRAP_IMDS_TIMEOUT=2s gs deadline check --imds="http://127.0.0.1:$port"
 is "$GS_RC" 1 "deadline: exit 1"
 is "$(grep -c . "$TMP/deadline.err")" 2 "deadline: the wait and the failure"
 like "$(tail -n 1 "$TMP/deadline.err")" \
-    "^metadata service http://127.0.0.1:$port: no answer within 1s \([0-9]+ attempts\): .*(refused|onnect)" \
+    "^metadata service http://127.0.0.1:$port: no answer within 2s \([0-9]+ attempts\): .*(refused|onnect)" \
     "deadline: the last line names the service, the bound and the reason"
 # a boot waiting for the service stops at once on TERM
 "$GITSTRAP" run --once --imds="http://127.0.0.1:$port" --imds-timeout 10m \

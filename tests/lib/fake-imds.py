@@ -19,7 +19,8 @@ Modes (--mode):
   forbidden  PUT -> 403 (the metadata service is disabled)
 
 --slow-start SECONDS binds the port only after that long, so connections
-are refused until then, as at boot. --no-user-data answers 404 for
+are refused until then, as at boot; --bind-when FILE binds it once FILE
+exists, for tests that must not depend on timing. --no-user-data answers 404 for
 /latest/user-data, as EC2 does for an instance launched without it.
 Meta-data keys come from --meta KEY=VALUE (e.g. instance-id=i-0abc,
 placement/region=us-east-1); keys not given answer 404.
@@ -50,6 +51,8 @@ def main():
     ap.add_argument("--no-user-data", action="store_true")
     ap.add_argument("--meta", action="append", default=[])
     ap.add_argument("--slow-start", type=float, default=0)
+    ap.add_argument("--bind-when",
+                    help="bind only once this file exists")
     ap.add_argument("--token-file",
                     help="append each token issued, for leak checks")
     args = ap.parse_args()
@@ -141,6 +144,8 @@ def main():
 
     if args.slow_start > 0:
         time.sleep(args.slow_start)
+    while args.bind_when and not os.path.exists(args.bind_when):
+        time.sleep(0.05)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])

@@ -734,13 +734,15 @@ _gs_imds_up_or_dead() {
 # start_fake_imds [fake-imds.py OPTIONS]: a fake metadata service on a free
 # port of 127.0.0.1 (see fake-imds.py for the modes). Sets IMDS_URL,
 # IMDS_PID and IMDS_LOG (one request a line: METHOD PATH STATUS
-# token=yes|no). With --slow-start it returns at once: the port is chosen
-# but refuses connections until the server binds it.
+# token=yes|no). With --slow-start or --bind-when it returns at once: the
+# port is chosen but refuses connections until the server binds it.
 start_fake_imds() {
 	local dir i port a slow=0
 
 	for a; do
-		[ "$a" = --slow-start ] && slow=1
+		case $a in
+		--slow-start | --bind-when) slow=1 ;;
+		esac
 	done
 	GS_IMDS_COUNT=$((GS_IMDS_COUNT + 1))
 	dir=$TMP/imds-$GS_IMDS_COUNT
