@@ -93,14 +93,22 @@ sync_wait(int64_t ms)
 	return sig == -1 ? 0 : sig;
 }
 
+/*
+ * Read the config again from where it came from. The metadata service is
+ * asked again rather than cloud-init's copy, which only root may read and
+ * which the resident loop may no longer be.
+ */
 static void
-sync_reload(struct gitstrap *gs, const char *path)
+sync_reload(struct gitstrap *gs, const struct userdata_source *src)
 {
+	struct userdata_source	 again = *src;
 	struct gs_config	*conf = NULL;
 	struct gs_diag		 diag = { NULL, 0 };
 	struct gs_error		 err;
+	const char		*path = userdata_source_name(src);
 
-	if (config_load(&conf, path, &diag, &err) == -1) {
+	again.fetch = 1;
+	if (userdata_load(&conf, &again, &diag, &err) == -1) {
 		log_error("config.reload_failed", "file=%s err=\"%s\" "
 		    "problems=%zu msg=\"keeping the running config\"", path,
 		    err.msg, diag.n);
@@ -117,7 +125,8 @@ sync_reload(struct gitstrap *gs, const char *path)
 }
 
 int
-sync_loop(struct gitstrap *gs, const char *config_path, struct gs_error *err)
+sync_loop(struct gitstrap *gs, const struct userdata_source *src,
+    struct gs_error *err)
 {
 	enum pipeline_result	 res;
 	unsigned int		 seed;
@@ -173,7 +182,7 @@ sync_loop(struct gitstrap *gs, const char *config_path, struct gs_error *err)
 			sync_notify("STOPPING=1");
 			return 0;
 		case SIGHUP:
-			sync_reload(gs, config_path);
+			sync_reload(gs, src);
 			break;
 		case SIGUSR1:
 			log_info("sync.now", "signal=USR1");

@@ -27,16 +27,19 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: gitstrap run      [--once] [-c FILE] [--state-dir DIR]\n"
-	    "       gitstrap sync     [-c FILE] [--state-dir DIR]\n"
-	    "       gitstrap check    [-c FILE]\n"
+	    "usage: gitstrap run      [--once] [SOURCE] [--state-dir DIR]\n"
+	    "       gitstrap sync     [SOURCE] [--state-dir DIR]\n"
+	    "       gitstrap check    [SOURCE]\n"
 	    "       gitstrap status   [--json] [-c FILE] [--state-dir DIR]\n"
 	    "       gitstrap rollback [--to RELEASE] [-c FILE] [--state-dir DIR]\n"
-	    "       gitstrap version\n");
+	    "       gitstrap version\n"
+	    "SOURCE: -c FILE | --user-data FILE | --nocloud[=DIR] |\n"
+	    "        --imds[=BASE_URL] [--imds-timeout DURATION]\n");
 }
 
 struct gitstrap_args {
 	const char	*config;
+	struct userdata_source src;	/* where the config comes from */
 	const char	*state_dir;
 	const char	*to;
 	int		 once;
@@ -54,9 +57,14 @@ gitstrap_args(int argc, char **argv, struct gitstrap_args *a)
 		{ "json", no_argument, NULL, 'j' },
 		{ "to", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "user-data", required_argument, NULL, 'U' },
+		{ "nocloud", optional_argument, NULL, 'N' },
+		{ "imds", optional_argument, NULL, 'I' },
+		{ "imds-timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	ch;
+	const char	*timeout = NULL, *why, *env;
+	int		 ch, nsrc = 0;
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
@@ -64,6 +72,26 @@ gitstrap_args(int argc, char **argv, struct gitstrap_args *a)
 		switch (ch) {
 		case 'c':
 			a->config = optarg;
+			a->src.kind = USERDATA_SRC_CONFIG;
+			nsrc++;
+			break;
+		case 'U':
+			a->src.kind = USERDATA_SRC_FILE;
+			a->src.path = optarg;
+			nsrc++;
+			break;
+		case 'N':
+			a->src.kind = USERDATA_SRC_NOCLOUD;
+			a->src.path = optarg;
+			nsrc++;
+			break;
+		case 'I':
+			a->src.kind = USERDATA_SRC_IMDS;
+			a->src.path = optarg;
+			nsrc++;
+			break;
+		case 'T':
+			timeout = optarg;
 			break;
 		case 's':
 			a->state_dir = optarg;
@@ -91,9 +119,32 @@ gitstrap_args(int argc, char **argv, struct gitstrap_args *a)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (nsrc > 1) {
+		fprintf(stderr, "gitstrap %s: give one of -c, --user-data, "
+		    "--nocloud and --imds\n", argv[0]);
+		return EXIT_USAGE;
+	}
 	if (a->config == NULL && (a->config = getenv("GITSTRAP_CONFIG")) ==
 	    NULL)
 		a->config = gitstrap_default_config;
+	if (nsrc == 0 || a->src.kind == USERDATA_SRC_CONFIG)
+		a->src.path = a->config;
+	if (a->src.kind == USERDATA_SRC_IMDS) {
+		if (a->src.path == NULL &&
+		    ((env = getenv("GITSTRAP_METADATA_URL")) == NULL ||
+		    *(a->src.path = env) == '\0'))
+			a->src.path = USERDATA_IMDS_URL;
+		env = getenv("GITSTRAP_IMDS_TIMEOUT");
+		if (timeout == NULL && env != NULL && *env != '\0')
+			timeout = env;
+	}
+	a->src.timeout_ms = USERDATA_IMDS_TIMEOUT_MS;
+	if (timeout != NULL &&
+	    util_parse_duration(timeout, &a->src.timeout_ms, &why) == -1) {
+		fprintf(stderr, "gitstrap: --imds-timeout: \"%s\": %s\n",
+		    timeout, why);
+		return EXIT_USAGE;
+	}
 	if (a->state_dir != NULL && a->state_dir[0] != '/') {
 		fprintf(stderr, "gitstrap: --state-dir: must be an absolute "
 		    "path\n");
@@ -104,20 +155,23 @@ gitstrap_args(int argc, char **argv, struct gitstrap_args *a)
 
 /* load and validate; print every problem, one per line */
 static int
-gitstrap_load(struct gs_config **out, const char *path)
+gitstrap_load(struct gs_config **out, const struct userdata_source *src)
 {
 	struct gs_diag	diag = { NULL, 0 };
 	struct gs_error	err;
 	size_t		i;
 
-	if (config_load(out, path, &diag, &err) == 0)
+	if (userdata_load(out, src, &diag, &err) == 0)
 		return 0;
 	if (diag.n == 0)
 		fprintf(stderr, "gitstrap: %s\n", err.msg);
 	for (i = 0; i < diag.n; i++)
 		fprintf(stderr, "%s\n", diag.msgs[i]);
 	diag_free(&diag);
-	return EXIT_USAGE;	/* a missing or invalid config alike */
+	/* a missing or invalid config alike; an unreachable service is not */
+	if (src->kind == USERDATA_SRC_IMDS)
+		return gs_error_exit_code(&err);
+	return EXIT_USAGE;
 }
 
 /* a shipped recipe can be checked before anything is cloned */
@@ -181,8 +235,8 @@ gitstrap_args_state(int argc, char **argv, struct gitstrap_args *a,
 	*conf = NULL;
 	if ((rc = gitstrap_args(argc, argv, a)) != 0)
 		return rc;
-	if (a->state_dir == NULL && util_exists(a->config) &&
-	    (rc = gitstrap_load(conf, a->config)) != 0)
+	if (a->state_dir == NULL && a->src.kind == USERDATA_SRC_CONFIG &&
+	    util_exists(a->config) && (rc = gitstrap_load(conf, &a->src)) != 0)
 		return rc;
 	*dirp = gitstrap_state_dir(a, *conf);
 	return 0;
@@ -197,7 +251,7 @@ cmd_check(int argc, char **argv)
 
 	if ((rc = gitstrap_args(argc, argv, &a)) != 0)
 		return rc;
-	if ((rc = gitstrap_load(&conf, a.config)) != 0)
+	if ((rc = gitstrap_load(&conf, &a.src)) != 0)
 		return rc;
 	config_warn(conf);
 	rc = gitstrap_check_recipe(conf);
@@ -235,7 +289,7 @@ cmd_run(int argc, char **argv, int sync_only)
 		return rc;
 	memset(&gs, 0, sizeof(gs));
 	gs.lockfd = -1;
-	if ((rc = gitstrap_load(&gs.conf, a.config)) != 0)
+	if ((rc = gitstrap_load(&gs.conf, &a.src)) != 0)
 		return rc;
 	log_set(gs.conf->log_level, gs.conf->log_format);
 	gs.state_dir = xstrdup(gitstrap_state_dir(&a, gs.conf));
@@ -256,7 +310,7 @@ cmd_run(int argc, char **argv, int sync_only)
 			log_error("failure", "err=\"%s\"", err.msg);
 			rc = gs_error_exit_code(&err);
 		}
-	} else if (sync_loop(&gs, a.config, &err) == -1) {
+	} else if (sync_loop(&gs, &a.src, &err) == -1) {
 		log_error("failure", "err=\"%s\"", err.msg);
 		rc = gs_error_exit_code(&err);
 	}
@@ -407,8 +461,10 @@ main(int argc, char **argv)
 		/* only these block signals: the others must stay killable */
 		gitstrap_signals();
 	}
-	if (repo_lib_init() == -1 || http_lib_init() == -1)
-		fatalx("init", "msg=\"cannot initialise libgit2 or libcurl\"");
+	if (repo_lib_init() == -1 || http_lib_init() == -1 ||
+	    userdata_lib_init() == -1)
+		fatalx("init", "msg=\"cannot initialise libgit2, libcurl or "
+		    "GMime\"");
 	if (strcmp(cmd, "run") == 0)
 		rc = cmd_run(argc - 1, argv + 1, 0);
 	else if (strcmp(cmd, "sync") == 0)
@@ -424,6 +480,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		rc = EXIT_USAGE;
 	}
+	userdata_lib_shutdown();
 	http_lib_shutdown();
 	repo_lib_shutdown();
 	return rc;

@@ -641,6 +641,7 @@ struct http_req {
 	size_t		 bodylen;
 	int64_t		 timeout_ms;
 	size_t		 max_body;	/* 0 = 1 MiB */
+	int		 no_proxy;	/* never through a proxy (metadata) */
 };
 
 struct http_resp {
@@ -772,8 +773,9 @@ int	pipeline_rollback(const char *state_dir, const char *id,
 /* ------------------------------------------------------------------ */
 /* sync.c (data-sync/): the resident loop; it only schedules */
 
-/* run the boot cycle, then poll until a signal says stop */
-int	sync_loop(struct gitstrap *, const char *config_path,
+/* run the boot cycle, then poll until a signal says stop; HUP reloads src */
+struct userdata_source;
+int	sync_loop(struct gitstrap *, const struct userdata_source *src,
 	    struct gs_error *);
 /*
  * Milliseconds until the next cycle: the interval after a success, an
@@ -793,5 +795,72 @@ int64_t	sync_next_delay(const struct gs_data_conf *, int failures,
  */
 int	priv_drop(const char *user, const char *state_dir,
 	    const struct gs_data_conf *, struct gs_error *);
+
+/* ------------------------------------------------------------------ */
+/* userdata.c: where the config comes from, and user-data formats */
+
+enum userdata_kind {
+	USERDATA_SRC_CONFIG,		/* -c FILE: gitstrap.yml */
+	USERDATA_SRC_FILE,		/* --user-data FILE */
+	USERDATA_SRC_NOCLOUD,		/* --nocloud[=DIR]: DIR/user-data */
+	USERDATA_SRC_IMDS		/* --imds[=BASE_URL] */
+};
+
+struct userdata_source {
+	enum userdata_kind	 kind;
+	const char		*path;		/* file, dir (NULL = default),
+						   or metadata base URL */
+	int64_t			 timeout_ms;	/* IMDS: give up after */
+	int			 fetch;		/* IMDS: skip cloud-init's copy */
+};
+
+#define USERDATA_IMDS_URL	"http://169.254.169.254"
+#define USERDATA_IMDS_TIMEOUT_MS (120 * 1000LL)
+
+/*
+ * User-data in any of its forms (gzip, MIME multipart with base64 or gzip
+ * parts, #gitstrap, #cloud-config with a gitstrap: key) -> a config.
+ * origin names the input in messages ("FILE part 2 (text/cloud-config)").
+ * Every problem is on diag; the first is in err (GS_E_CONFIG).
+ * Needs userdata_lib_init() first.
+ */
+int	userdata_config(struct gs_config **out, const char *origin,
+	    const void *buf, size_t len, struct gs_diag *diag,
+	    struct gs_error *err);
+/*
+ * Load the config from a source. With --imds, cloud-init's copy of the
+ * user-data (GITSTRAP_CLOUD_DIR, /var/lib/cloud) is used when present
+ * (unless src->fetch); the instance identity joins service.vars as
+ * instance_id, region, ... where service.vars does not set them.
+ * Errors: GS_E_CONFIG for bad or missing user-data, else runtime.
+ */
+int	userdata_load(struct gs_config **out, const struct userdata_source *,
+	    struct gs_diag *, struct gs_error *);
+const char *userdata_source_name(const struct userdata_source *);
+const char *userdata_cloud_dir(void);
+int	userdata_is_gzip(const void *, size_t);
+int	userdata_lib_init(void);
+void	userdata_lib_shutdown(void);
+
+/* ------------------------------------------------------------------ */
+/* imds.c: the instance metadata service client */
+
+struct imds_data {
+	char		*user_data;	/* NUL-terminated */
+	size_t		 len;
+	struct gs_kv	*ident;		/* instance_id, region, ...: present ones */
+	size_t		 nident;
+};
+
+/*
+ * IMDSv2 (token), or v1 when the token endpoint answers 404 or 405; a 403
+ * on the token is final. Unreachable or 5xx: retried with backoff for up
+ * to timeout_ms. No user-data (404): GS_E_CONFIG.
+ */
+int	imds_fetch(struct imds_data *out, const char *base_url,
+	    int64_t timeout_ms, struct gs_error *);
+/* identity from cloud-init's instance-data.json, where it is readable */
+void	imds_cloud_identity(struct imds_data *);
+void	imds_data_free(struct imds_data *);
 
 #endif /* GITSTRAP_H */

@@ -98,6 +98,8 @@ http_do(const struct http_req *req, struct http_resp *resp,
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "gitstrap/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	if (req->no_proxy)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	if (req->timeout_ms > 0) {
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,

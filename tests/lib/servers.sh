@@ -21,6 +21,9 @@
 #	make_tls_cert			a CA and a cert for 127.0.0.1 in $TMP/tls
 #	start_sshd			ssh:// for root, sets SSH_PORT and
 #					SSH_KEY, SSH_KNOWN_HOSTS
+#	start_fake_imds [OPTS]		fake instance metadata service
+#					(fake-imds.py OPTS), sets IMDS_URL,
+#					IMDS_LOG and IMDS_PID
 #	stop_servers			stop every process recorded by track_pid
 #
 # and smaller helpers: free_port, port_open PORT, pid_alive PID,
@@ -717,4 +720,49 @@ start_hook_sink() {
 	chmod 0666 "$GS_HOOK_SOCK"
 	_gs_nginx_start "$prefix" start_hook_sink _gs_hook_conf || return 1
 	HOOK_URL=http://127.0.0.1:$GS_PORT/hooks/T0KEN-in-path
+}
+
+# ------------------------------------------------------------------
+# instance metadata: fake-imds.py, a fake EC2 metadata service
+
+GS_IMDS_COUNT=0
+
+_gs_imds_up_or_dead() {
+	! pid_alive "$1" || test -s "$2"
+}
+
+# start_fake_imds [fake-imds.py OPTIONS]: a fake metadata service on a free
+# port of 127.0.0.1 (see fake-imds.py for the modes). Sets IMDS_URL,
+# IMDS_PID and IMDS_LOG (one request a line: METHOD PATH STATUS
+# token=yes|no). With --slow-start or --bind-when it returns at once: the
+# port is chosen but refuses connections until the server binds it.
+start_fake_imds() {
+	local dir i port a slow=0
+
+	for a; do
+		case $a in
+		--slow-start | --bind-when) slow=1 ;;
+		esac
+	done
+	GS_IMDS_COUNT=$((GS_IMDS_COUNT + 1))
+	dir=$TMP/imds-$GS_IMDS_COUNT
+	mkdir -p "$dir"
+	IMDS_LOG=$dir/requests.log
+	: >"$IMDS_LOG"
+	for ((i = 0; i < 5; i++)); do
+		port=$(free_port) || return 1
+		rm -f -- "$dir/port"
+		_gs_spawn python3 "$dir/server.log" /usr/bin/python3 \
+		    "${BASH_SOURCE[0]%/*}/fake-imds.py" --port "$port" \
+		    --port-file "$dir/port" --log "$IMDS_LOG" "$@" || return 1
+		IMDS_PID=$GS_PID
+		IMDS_URL=http://127.0.0.1:$port
+		[ "$slow" = 1 ] && return 0
+		wait_for _gs_imds_up_or_dead "$IMDS_PID" "$dir/port" || :
+		if pid_alive "$IMDS_PID" && test -s "$dir/port"; then
+			return 0
+		fi
+	done
+	diag "start_fake_imds: could not start" "$(cat "$dir/server.log")"
+	return 1
 }
