@@ -747,6 +747,32 @@ test_config_paths(void **state)
 }
 
 static void
+test_config_releases_dir(void **state)
+{
+	struct gs_config	*c;
+
+	(void)state;
+	c = config_ok(BASE);
+	assert_string_equal(c->data.releases_dir, "/srv/.www.releases");
+	config_free(c);
+	c = config_ok("data:\n  repo: x\n  target: /var/www/html/webcache/\n");
+	assert_string_equal(c->data.releases_dir,
+	    "/var/www/html/.webcache.releases");
+	config_free(c);
+	c = config_ok(BASE "  releases_dir: /srv/releases\n");
+	assert_string_equal(c->data.releases_dir, "/srv/releases");
+	config_free(c);
+	config_expect(BASE "  releases_dir: /srv/www/r\n",
+	    "t.yml:4:17: data.releases_dir: must not be data.target or "
+	    "inside it");
+	config_expect(BASE "  releases_dir: /srv/www\n",
+	    "t.yml:4:17: data.releases_dir: must not be data.target or "
+	    "inside it");
+	config_expect(BASE "  releases_dir: rel\n",
+	    "t.yml:4:17: data.releases_dir: must be an absolute path");
+}
+
+static void
 test_config_ranges(void **state)
 {
 	(void)state;
@@ -1097,6 +1123,7 @@ main(void)
 		cmocka_unit_test(test_config_empty_and_root),
 		cmocka_unit_test(test_config_bad_values),
 		cmocka_unit_test(test_config_paths),
+		cmocka_unit_test(test_config_releases_dir),
 		cmocka_unit_test(test_config_ranges),
 		cmocka_unit_test(test_config_quoting),
 		cmocka_unit_test(test_config_urls),
