@@ -3,12 +3,12 @@
 # MIME, a gitstrap config that `gitstrap check` accepts inside each, the
 # defaults file they write naming a source the units understand; and,
 # with a gitstrap that reads user-data, each file (and its gzip) accepted
-# by `gitstrap check --user-data`.
+# by `gitstrap check --user-data`. The README's example is checked too.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 
 EX=$TOP_SRCDIR/init/cloud-init
-CLOUD_CONFIGS="baked-image.yml stock-debian.yml"
+CLOUD_CONFIGS="baked-image.yml stock-debian.yml readme.yml"
 MULTIPART=multipart.txt
 
 # Debian's python3, where python3-yaml installs
@@ -17,8 +17,15 @@ PYTHON=python3
 "$PYTHON" -c 'import yaml' 2>/dev/null ||
     skip_all "python3 with the yaml module is not installed (python3-yaml)"
 
-plan 25
+plan 33
 setup_tmp
+
+# the README's example, indented by 4 from "#cloud-config" to a blank line
+mkdir "$TMP/ex"
+cp "$EX"/*.yml "$EX/$MULTIPART" "$TMP/ex/"
+sed -n '/^    #cloud-config$/,/^$/s/^    //p' "$TOP_SRCDIR/README.md" \
+    >"$TMP/ex/readme.yml"
+EX=$TMP/ex
 
 # py SCRIPT ARGS...: run a python3 snippet
 py() {
@@ -99,7 +106,7 @@ is "$out" "" "$MULTIPART: and says nothing"
 
 # --- the files themselves, as user-data
 if ! "$GITSTRAP" check --help 2>&1 | grep -q -- '--user-data'; then
-	skip "this gitstrap has no check --user-data" 6
+	skip "this gitstrap has no check --user-data" 8
 	done_testing
 fi
 for f in $CLOUD_CONFIGS $MULTIPART; do
