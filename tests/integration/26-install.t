@@ -22,7 +22,8 @@ version=$(make_var PACKAGE_VERSION)
 # make_in_build TARGET: make TARGET DESTDIR=$DEST in the build tree; its
 # output in $TMP/TARGET.log
 make_in_build() {
-	make --no-print-directory -C "$BUILDDIR" "$1" DESTDIR="$DEST" \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    make --no-print-directory -C "$BUILDDIR" "$1" DESTDIR="$DEST" \
 	    >"$TMP/$1.log" 2>&1 || { diag "$(cat "$TMP/$1.log")"; return 1; }
 }
 

@@ -9,8 +9,11 @@
 # make runs the tests from the build dir, where $GITSTRAP was built
 BUILDDIR=$(cd "$(dirname "$GITSTRAP")" && pwd)
 
+# A make of its own, not a sub-make of the one running the tests: without
+# the caller's MAKEFLAGS (-w, the jobserver), so it prints the value alone.
 make_var() {
-	make -s --no-print-directory -C "$BUILDDIR" -f - "print-$1" <<MK
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    make -s --no-print-directory -C "$BUILDDIR" -f - "print-$1" <<MK
 include Makefile
 print-$1:
 	@echo '\$($1)'
