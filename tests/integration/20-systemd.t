@@ -4,9 +4,9 @@
 # accepted by systemd-analyze verify when it is installed.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
+. "$TOP_SRCDIR/tests/lib/build.sh"
 
-# make runs the tests from the build dir, where the units are generated
-BUILDDIR=$(cd "$(dirname "$GITSTRAP")" && pwd)
+# the units are generated in the build dir
 BOOT=$BUILDDIR/init/systemd/gitstrap-boot.service
 LOOP=$BUILDDIR/init/systemd/gitstrap.service
 [ -f "$BOOT" ] && [ -f "$LOOP" ] ||
@@ -38,7 +38,7 @@ HARDENING=(
 	UMask=0022
 )
 
-plan $((37 + ${#HARDENING[@]}))
+plan $((41 + ${#HARDENING[@]}))
 setup_tmp
 
 # what configure chose
@@ -48,6 +48,9 @@ else
 	want_type=simple
 fi
 webroot_parent=$(sed -n 's/^WEBROOT_PARENT = //p' "$BUILDDIR/Makefile")
+# installation dirs, as make expands them
+sbindir=$(make_var sbindir)
+sysconfdir=$(make_var sysconfdir)
 
 # --- generated from the .in files
 for u in "$BOOT" "$LOOP"; do
@@ -60,9 +63,9 @@ like "$webroot_parent" '^/' "configure gave an absolute web root parent"
 # --- the boot cycle: once, as root, not sandboxed
 is "$(directive "$BOOT" Type)" oneshot "boot: Type=oneshot"
 is "$(directive "$BOOT" RemainAfterExit)" yes "boot: RemainAfterExit=yes"
-like "$(directive "$BOOT" ExecStart)" \
-    '^/[^ ]*/gitstrap run --once -c /[^ ]*/gitstrap/gitstrap\.yml$' \
-    "boot: ExecStart runs the installed gitstrap run --once -c CONFIG"
+is "$(directive "$BOOT" ExecStart)" \
+    "$sbindir/gitstrap run --once \$GITSTRAP_SOURCE_ARGS" \
+    "boot: ExecStart runs the installed gitstrap run --once SOURCE"
 is "$(directive "$BOOT" PrivateTmp)" yes "boot: PrivateTmp=yes"
 is "$(grep -cE '^(ProtectSystem|NoNewPrivileges|ProtectHome|RestrictSUIDSGID|ReadOnlyPaths|SystemCallFilter)=' "$BOOT")" \
     0 "boot: no sandboxing that would break a recipe installing packages"
@@ -72,13 +75,13 @@ is "$(directive "$BOOT" PartOf)" gitstrap.service \
 # --- the resident loop
 is "$(directive "$LOOP" Type)" "$want_type" "loop: Type=$want_type"
 is "$(directive "$LOOP" NotifyAccess)" main "loop: NotifyAccess=main"
-like "$(directive "$LOOP" ExecStart)" \
-    '^/[^ ]*/gitstrap run -c /[^ ]*/gitstrap/gitstrap\.yml$' \
-    "loop: ExecStart runs the installed gitstrap run -c CONFIG"
+is "$(directive "$LOOP" ExecStart)" \
+    "$sbindir/gitstrap run \$GITSTRAP_SOURCE_ARGS" \
+    "loop: ExecStart runs the installed gitstrap run SOURCE"
 boot_exec=$(directive "$BOOT" ExecStart)
 loop_exec=$(directive "$LOOP" ExecStart)
 is "${loop_exec%% *}" "${boot_exec%% *}" "both units run the same binary"
-is "${loop_exec##* }" "${boot_exec##* }" "both units read the same config"
+is "${loop_exec##* }" "${boot_exec##* }" "both units read the same source"
 is "$(directive "$LOOP" ExecReload)" '/bin/kill -HUP $MAINPID' \
     "loop: reload is SIGHUP"
 like "$(directive "$LOOP" Requires | tr '\n' ' ')" \
@@ -98,6 +101,11 @@ ok "loop: the web root's parent is writable" \
 # --- both
 for u in "$BOOT" "$LOOP"; do
 	n=${u##*/}
+	is "$(directive "$u" EnvironmentFile)" "-$sysconfdir/default/gitstrap" \
+	    "$n: the source may be set in $sysconfdir/default/gitstrap"
+	is "$(directive "$u" ConditionPathExists | tr '\n' ' ')" \
+	    "|$sysconfdir/gitstrap/gitstrap.yml |$sysconfdir/default/gitstrap " \
+	    "$n: skipped unless the config or the defaults file exists"
 	after=$(directive "$u" After | tr '\n' ' ')
 	like "$after" '(^| )cloud-final\.service ' \
 	    "$n: ordered after cloud-init's final stage"
