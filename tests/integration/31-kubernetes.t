@@ -1,8 +1,8 @@
 #!/bin/bash
 # The container and Kubernetes examples in init/kubernetes: the pod is
 # valid YAML whose ConfigMap holds a config `gitstrap check` accepts, with
-# the state dir and the web root on the volume nginx mounts at the same
-# path; the Containerfile builds in one stage and ships, in the other, the
+# the web root on the volume nginx mounts (at another path: the release
+# link is relative) and the state dir on a volume of gitstrap's alone; the Containerfile builds in one stage and ships, in the other, the
 # Debian package of every library the built binary links.
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
@@ -13,7 +13,7 @@ PYTHON=python3
 "$PYTHON" -c 'import yaml' 2>/dev/null ||
     skip_all "python3 with the yaml module is not installed (python3-yaml)"
 
-plan 20
+plan 21
 setup_tmp
 
 # --- pod.yml: facts about it, one "key=value" a line
@@ -32,6 +32,7 @@ print("target=" + conf["data"]["target"])
 vols = {v["name"]: v for v in pod["volumes"]}
 print("config_volume=" + vols["config"]["configMap"]["name"])
 print("shared_volume=" + " ".join(sorted(vols["shared"])))
+print("state_volume=" + " ".join(sorted(vols["state"])))
 for kind in ("initContainers", "containers"):
     for c in pod[kind]:
         mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
@@ -39,6 +40,7 @@ for kind in ("initContainers", "containers"):
         print("%s.%s.args=%s" % (kind, c["name"], " ".join(c.get("args", []))))
         print("%s.%s.shared=%s" % (kind, c["name"], mounts.get("shared", "")))
         print("%s.%s.config=%s" % (kind, c["name"], mounts.get("config", "")))
+        print("%s.%s.state=%s" % (kind, c["name"], mounts.get("state", "")))
 nginx = cms["open-qa-nginx"]["data"]["default.conf"]
 print("nginx_root=" + [l.split()[1].rstrip(";") for l in nginx.splitlines()
     if l.strip().startswith("root ")][0])
@@ -67,14 +69,17 @@ for c in initContainers.first-publish containers.gitstrap; do
 done
 
 shared=$(fact containers.gitstrap.shared)
-like "$(fact state_dir)/" "^$shared/" "state_dir is on the shared volume"
-like "$(fact target)" "^$shared/" "data.target is on the shared volume"
+is "$(dirname "$(fact state_dir)")" "$(fact containers.gitstrap.state)" \
+    "state_dir is a dir of its own on the state volume"
+is "$(fact initContainers.first-publish.state)$(fact containers.nginx.state)" \
+    "$(fact containers.gitstrap.state)" "the init container shares it; nginx does not see it"
+is "$(fact state_volume)" "emptyDir name" "the state volume lives as long as the pod"
+is "$(dirname "$(fact target)")" "$shared" \
+    "data.target (and its releases beside it) is on the shared volume"
 is "$(fact initContainers.first-publish.shared)" "$shared" \
     "the init container mounts it at the same path"
-is "$(fact containers.nginx.shared)" "$shared" \
-    "nginx mounts it at the same path: the absolute release link resolves"
-is "$(fact nginx_root)" "$(dirname "$(fact target)")" \
-    "nginx serves the directory holding data.target"
+is "$(fact nginx_root)" "$(fact containers.nginx.shared)" \
+    "nginx serves the shared volume where it mounts it: the relative release link resolves"
 
 # --- Containerfile
 CF=$K/Containerfile
