@@ -357,7 +357,8 @@ util_own_dir(const char *path, mode_t mode, struct gs_error *err)
 	struct stat	sb;
 	int		fd, ret = -1;
 
-	if (util_mkdir_p(path, mode, err) == -1)
+	if (lstat(path, &sb) == -1 && errno == ENOENT &&
+	    util_mkdir_p(path, mode, err) == -1)
 		return -1;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
