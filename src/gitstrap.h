@@ -596,6 +596,8 @@ struct unpack_limits {
 	uint64_t	max_entries;
 	uint64_t	bytes;		/* running totals, updated */
 	uint64_t	entries;
+	uint64_t	linked;		/* files linked from prev */
+	uint64_t	written;	/* bytes written (bytes counts linked too) */
 };
 
 /*
@@ -605,9 +607,13 @@ struct unpack_limits {
  * writing through a symlink, symlinks or hard links leading outside dir,
  * device nodes, fifos, sockets; drops setuid/setgid/sticky bits; files
  * end 0644/0755, dirs 0755. Errors name the archive and the entry.
+ * prev (may be NULL or missing) is the same dir in the previous release:
+ * a regular file identical to the one at its path there, data, mode and
+ * time, is hard-linked to it instead of written.
  */
 int	unpack_memory(const char *name, const void *, size_t, const char *dir,
-	    int strip_components, struct unpack_limits *, struct gs_error *);
+	    const char *prev, int strip_components, struct unpack_limits *,
+	    struct gs_error *);
 /* the pure path check: normalised relative path after stripping, or NULL
  * when the entry is skipped (stripped away); -1 when refused (why set) */
 int	unpack_clean_path(const char *entry, int strip, char **out,

@@ -249,14 +249,19 @@ out:
 	return ret;
 }
 
+/*
+ * Unpack every archive into dir. prevdir, when not NULL, is the release
+ * served now: files that did not change are hard-linked from it.
+ */
 static int
 pipeline_unpack(struct gs_repo *repo, const struct gs_data_conf *d,
-    const char *commit, const char *dir, struct gs_error *err)
+    const char *commit, const char *dir, const char *prevdir,
+    struct gs_error *err)
 {
 	struct unpack_limits	 lim;
 	struct repo_blob	*blob = NULL;
 	const void		*buf;
-	char			*dest;
+	char			*dest, *prev;
 	size_t			 i, len;
 	int			 rc;
 
@@ -273,20 +278,25 @@ pipeline_unpack(struct gs_repo *repo, const struct gs_data_conf *d,
 		buf = repo_blob_data(blob, &len);
 		dest = u->to != NULL ? util_path_join(dir, u->to) :
 		    xstrdup(dir);
+		prev = prevdir == NULL ? NULL : u->to != NULL ?
+		    util_path_join(prevdir, u->to) : xstrdup(prevdir);
 		rc = util_mkdir_p(dest, 0755, err);
 		if (rc == 0) {
 			log_debug("unpack.start", "archive=%s blob=%.12s "
 			    "bytes=%zu", u->archive, repo_blob_id(blob), len);
-			rc = unpack_memory(u->archive, buf, len, dest,
+			rc = unpack_memory(u->archive, buf, len, dest, prev,
 			    u->strip_components, &lim, err);
 		}
 		free(dest);
+		free(prev);
 		repo_blob_free(blob);
 		if (rc == -1)
 			return -1;
 	}
-	log_debug("unpack.done", "entries=%llu bytes=%llu",
-	    (unsigned long long)lim.entries, (unsigned long long)lim.bytes);
+	log_info("unpack.done", "entries=%llu bytes=%llu linked=%llu "
+	    "written=%llu", (unsigned long long)lim.entries,
+	    (unsigned long long)lim.bytes, (unsigned long long)lim.linked,
+	    (unsigned long long)lim.written);
 	return 0;
 }
 
@@ -420,6 +430,7 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 	struct gs_status		*st = &gs->st;
 	char				 id[GS_RELIDLEN];
 	char				*releases, *reldir = NULL, *tmp = NULL;
+	char				*prevdir = NULL;
 	int64_t				 t0 = util_now_ms();
 	int				 ret = -1;
 
@@ -442,8 +453,13 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 			if (repo_export_tree(repo, commit, tmp, d->max_bytes,
 			    d->max_entries, err) == -1)
 				goto out;
-		} else if (pipeline_unpack(repo, d, commit, tmp, err) == -1)
-			goto out;
+		} else {
+			if (prev[0] != '\0')
+				prevdir = util_path_join(releases, prev);
+			if (pipeline_unpack(repo, d, commit, tmp, prevdir,
+			    err) == -1)
+				goto out;
+		}
 		if (release_seal(tmp, err) == -1)
 			goto out;
 		if (rename(tmp, reldir) == -1) {
@@ -490,6 +506,7 @@ out:
 	if (tmp != NULL)
 		(void)util_rm_rf(tmp, NULL);
 	free(tmp);
+	free(prevdir);
 	free(reldir);
 	free(releases);
 	return ret;
