@@ -551,6 +551,9 @@ int	repo_blob_open(struct repo_blob **out, struct gs_repo *,
 const void *repo_blob_data(const struct repo_blob *, size_t *lenp);
 const char *repo_blob_id(const struct repo_blob *);
 void	repo_blob_free(struct repo_blob *);
+/* the id of the blob at path in commit, without reading the blob */
+int	repo_blob_id_at(struct gs_repo *, const char *commit, const char *path,
+	    char out[GS_HEXLEN + 1], struct gs_error *);
 /* after fetches: one pack of what the refs reach, nothing else */
 int	repo_gc(struct gs_repo *, struct gs_error *);
 /* expand a (short) commit id in the bare repository at gitdir */
@@ -645,6 +648,8 @@ int	release_mark_failed(const char *releases_dir, const char *id,
 	    struct gs_error *);
 /* chmod the tree: dirs 0755, files 0644 or 0755, no s-bits; sync it */
 int	release_seal(const char *dir, struct gs_error *);
+/* the tree below from again below to (which exists), files hard-linked */
+int	release_link_tree(const char *from, const char *to, struct gs_error *);
 
 /* ------------------------------------------------------------------ */
 /* state.c: status.json, metrics.prom, last-error, the state dir lock */
@@ -675,6 +680,30 @@ char	*state_event_json(const struct gs_status *, const char *event,
 /* exclusive lock on state_dir/lock; fails naming the holder's pid */
 int	state_lock(int *fdp, const char *state_dir, struct gs_error *);
 void	state_unlock(int);
+
+/*
+ * What a release was unpacked from, one item per archive in config order:
+ * releases/<id>.manifest beside the release (never inside what is served).
+ * It lets the next release link an archive's whole subtree when its blob
+ * did not change, without inflating anything.
+ */
+struct gs_manifest_item {
+	char		*archive;	/* path in the data repo */
+	char		*to;		/* NULL = the top of the release */
+	int		 strip;
+	char		 blob[GS_HEXLEN + 1];
+	uint64_t	 entries, bytes;	/* what it put in the release */
+};
+struct gs_manifest {
+	struct gs_manifest_item	*v;
+	size_t			 n;
+};
+int	state_manifest_save(const struct gs_manifest *, const char *dir,
+	    const char *name, struct gs_error *);
+/* a missing or unreadable manifest is an error: the caller ignores it */
+int	state_manifest_load(struct gs_manifest *, const char *path,
+	    struct gs_error *);
+void	state_manifest_free(struct gs_manifest *);
 
 /* ------------------------------------------------------------------ */
 /* pipeline.c: config -> git -> recipe/unpack -> release -> switch */
