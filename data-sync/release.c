@@ -258,7 +258,7 @@ release_cmp(const void *a, const void *b)
 /*
  * The names in releases_dir, sorted, in four lists: releases, leftover
  * builds (*.tmp), failed releases (<id>.failed) and the manifests of
- * releases (<id>.manifest). A missing dir is empty.
+ * releases (.<id>.manifest, hidden: not a release). A missing dir is empty.
  */
 static int
 release_scan(const char *releases_dir, struct gs_strlist *ids,
@@ -287,8 +287,8 @@ release_scan(const char *releases_dir, struct gs_strlist *ids,
 		else if (failed != NULL &&
 		    release_id_with_suffix(de->d_name, ".failed"))
 			strlist_add(failed, de->d_name);
-		else if (manifests != NULL &&
-		    release_id_with_suffix(de->d_name, ".manifest"))
+		else if (manifests != NULL && de->d_name[0] == '.' &&
+		    release_id_with_suffix(de->d_name + 1, ".manifest"))
 			strlist_add(manifests, de->d_name);
 	}
 	if (errno != 0) {
@@ -392,7 +392,7 @@ release_prune(const char *releases_dir, int keep, const char *current,
 	/* a manifest goes with its release */
 	for (i = 0; i < manifests.n; i++) {
 		for (j = 0; j < ids.n; j++)
-			if (strncmp(manifests.v[i], ids.v[j],
+			if (strncmp(manifests.v[i] + 1, ids.v[j],
 			    RELEASE_IDLEN) == 0 && release_kept(releases_dir,
 			    ids.v[j]))
 				break;

@@ -683,7 +683,7 @@ void	state_unlock(int);
 
 /*
  * What a release was unpacked from, one item per archive in config order:
- * releases/<id>.manifest beside the release (never inside what is served).
+ * releases/.<id>.manifest beside the release (never inside what is served).
  * It lets the next release link an archive's whole subtree when its blob
  * did not change, without inflating anything.
  */

@@ -552,7 +552,8 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 		} else {
 			if (prev[0] != '\0') {
 				prevdir = util_path_join(releases, prev);
-				xasprintf(&path, "%s.manifest", prevdir);
+				xasprintf(&path, "%s/.%s.manifest", releases,
+				    prev);
 				if (state_manifest_load(&pm, path, &e2) == -1)
 					log_debug("manifest", "err=\"%s\"",
 					    e2.msg);
@@ -570,7 +571,7 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 			goto out;
 		}
 		/* without it the next release is built in full: no error */
-		xasprintf(&name, "%s.manifest", id);
+		xasprintf(&name, ".%s.manifest", id);
 		if (nm.n > 0 && state_manifest_save(&nm, releases, name,
 		    &e2) == -1)
 			log_warnx("manifest", "err=\"%s\"", e2.msg);

@@ -711,15 +711,15 @@ test_prune_manifests(void **state)
 
 	mkrels(t, ID1, ID2, ID3, NULL);
 	for (i = 0; ids[i] != NULL; i++) {
-		xasprintf(&p, "%s/%s.manifest", t->releases, ids[i]);
+		xasprintf(&p, "%s/.%s.manifest", t->releases, ids[i]);
 		write_file(p, "{}\n", 0644);
 		free(p);
 	}
 	assert_int_equal(release_prune(t->releases, 2, ID3, &err), 0);
-	ls_is(t->releases, ID2 " " ID2 ".manifest " ID3 " " ID3 ".manifest");
+	ls_is(t->releases, "." ID2 ".manifest ." ID3 ".manifest " ID2 " " ID3);
 	assert_int_equal(release_mark_failed(t->releases, ID3, &err), 0);
 	assert_int_equal(release_prune(t->releases, 2, ID2, &err), 0);
-	ls_is(t->releases, ID2 " " ID2 ".manifest " ID3 ".failed");
+	ls_is(t->releases, "." ID2 ".manifest " ID2 " " ID3 ".failed");
 }
 
 /* the manifest written is the manifest read */
