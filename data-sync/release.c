@@ -279,12 +279,14 @@ release_cmp(const void *a, const void *b)
 }
 
 /*
- * The names in releases_dir, sorted, in three lists: releases, leftover
- * builds (*.tmp) and failed releases (<id>.failed). A missing dir is empty.
+ * The names in releases_dir, sorted, in four lists: releases, leftover
+ * builds (*.tmp), failed releases (<id>.failed) and the manifests of
+ * releases (.<id>.manifest, hidden: not a release). A missing dir is empty.
  */
 static int
 release_scan(const char *releases_dir, struct gs_strlist *ids,
-    struct gs_strlist *tmps, struct gs_strlist *failed, struct gs_error *err)
+    struct gs_strlist *tmps, struct gs_strlist *failed,
+    struct gs_strlist *manifests, struct gs_error *err)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -308,6 +310,9 @@ release_scan(const char *releases_dir, struct gs_strlist *ids,
 		else if (failed != NULL &&
 		    release_id_with_suffix(de->d_name, ".failed"))
 			strlist_add(failed, de->d_name);
+		else if (manifests != NULL && de->d_name[0] == '.' &&
+		    release_id_with_suffix(de->d_name + 1, ".manifest"))
+			strlist_add(manifests, de->d_name);
 	}
 	if (errno != 0) {
 		gs_error_sys(err, "read %s", releases_dir);
@@ -327,7 +332,7 @@ release_list(const char *releases_dir, struct gs_strlist *out,
     struct gs_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	if (release_scan(releases_dir, out, NULL, NULL, err) == -1) {
+	if (release_scan(releases_dir, out, NULL, NULL, NULL, err) == -1) {
 		strlist_free(out);
 		return -1;
 	}
@@ -352,18 +357,33 @@ release_remove(const char *releases_dir, const char *name, int *failed,
 	free(path);
 }
 
+/* is releases_dir/id still there (not pruned above)? */
+static int
+release_kept(const char *releases_dir, const char *id)
+{
+	char	*path;
+	int	 kept;
+
+	path = util_path_join(releases_dir, id);
+	kept = util_is_dir(path);
+	free(path);
+	return kept;
+}
+
 int
 release_prune(const char *releases_dir, int keep, const char *current,
     struct gs_error *err)
 {
-	struct gs_strlist	 ids, tmps, failed;
-	size_t			 i, n, room;
+	struct gs_strlist	 ids, tmps, failed, manifests;
+	size_t			 i, j, n, room;
 	int			 has_current = 0, bad = 0;
 
 	memset(&ids, 0, sizeof(ids));
 	memset(&tmps, 0, sizeof(tmps));
 	memset(&failed, 0, sizeof(failed));
-	if (release_scan(releases_dir, &ids, &tmps, &failed, err) == -1) {
+	memset(&manifests, 0, sizeof(manifests));
+	if (release_scan(releases_dir, &ids, &tmps, &failed, &manifests,
+	    err) == -1) {
 		bad = 1;
 		goto out;
 	}
@@ -391,10 +411,23 @@ release_prune(const char *releases_dir, int keep, const char *current,
 
 	for (i = 0; i + RELEASE_KEEP_FAILED < failed.n; i++)
 		release_remove(releases_dir, failed.v[i], &bad, err);
+
+	/* a manifest goes with its release */
+	for (i = 0; i < manifests.n; i++) {
+		for (j = 0; j < ids.n; j++)
+			if (strncmp(manifests.v[i] + 1, ids.v[j],
+			    RELEASE_IDLEN) == 0 && release_kept(releases_dir,
+			    ids.v[j]))
+				break;
+		if (j == ids.n)
+			release_remove(releases_dir, manifests.v[i], &bad,
+			    err);
+	}
 out:
 	strlist_free(&ids);
 	strlist_free(&tmps);
 	strlist_free(&failed);
+	strlist_free(&manifests);
 	return bad ? -1 : 0;
 }
 
@@ -490,6 +523,92 @@ release_seal(const char *dir, struct gs_error *err)
 	close(fd);
 	ret = 0;
 out:
+	fts_close(fts);
+	return ret;
+}
+
+/*
+ * Like cp -al: every directory made again (with its times), everything
+ * else hard-linked, symlinks included (a link to a symlink is that very
+ * symlink). A release holds only dirs, files and symlinks; anything else
+ * is refused. The times of a dir are set after its entries are linked.
+ */
+int
+release_link_tree(const char *from, const char *to, struct gs_error *err)
+{
+	FTS		*fts;
+	FTSENT		*f;
+	struct timespec	 ts[2];
+	char		*argv[2], *dst = NULL;
+	size_t		 rootlen;
+	int		 ret = -1;
+
+	argv[0] = (char *)from;
+	argv[1] = NULL;
+	if ((fts = fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR, NULL)) == NULL)
+		return gs_error_sys(err, "link %s", from);
+	rootlen = strlen(from);
+	while ((f = fts_read(fts)) != NULL) {
+		free(dst);
+		dst = NULL;
+		if (f->fts_level == 0) {
+			if (f->fts_info != FTS_D && f->fts_info != FTS_DP) {
+				errno = f->fts_info == FTS_NS ||
+				    f->fts_info == FTS_ERR ? f->fts_errno :
+				    ENOTDIR;
+				gs_error_sys(err, "link %s", from);
+				goto out;
+			}
+			continue;
+		}
+		/* fts_path is from + "/" + the path below it */
+		dst = util_path_join(to, f->fts_path + rootlen + 1);
+		switch (f->fts_info) {
+		case FTS_D:
+			if (mkdir(dst, 0755) == -1) {
+				gs_error_sys(err, "mkdir %s", dst);
+				goto out;
+			}
+			break;
+		case FTS_DP:
+			ts[0] = f->fts_statp->st_atim;
+			ts[1] = f->fts_statp->st_mtim;
+			if (utimensat(AT_FDCWD, dst, ts,
+			    AT_SYMLINK_NOFOLLOW) == -1) {
+				gs_error_sys(err, "set the times of %s", dst);
+				goto out;
+			}
+			break;
+		case FTS_F:
+		case FTS_SL:
+		case FTS_SLNONE:
+			if (linkat(AT_FDCWD, f->fts_accpath, AT_FDCWD, dst, 0)
+			    == -1) {
+				gs_error_sys(err, "link %s to %s", f->fts_path,
+				    dst);
+				goto out;
+			}
+			break;
+		case FTS_DNR:
+		case FTS_ERR:
+		case FTS_NS:
+			errno = f->fts_errno;
+			gs_error_sys(err, "link %s", f->fts_path);
+			goto out;
+		default:
+			gs_error_set(err, GS_E_RUNTIME, EINVAL,
+			    "link %s: not a file, directory or symlink",
+			    f->fts_path);
+			goto out;
+		}
+	}
+	if (errno != 0) {
+		gs_error_sys(err, "link %s", from);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(dst);
 	fts_close(fts);
 	return ret;
 }

@@ -595,6 +595,9 @@ int	repo_tag_signed(struct repo_signed *out, struct gs_repo *,
 void	repo_signed_free(struct repo_signed *);
 /* where a tag's signature block starts; len when it has none */
 size_t	repo_sig_offset(const char *, size_t len);
+/* the id of the blob at path in commit, without reading the blob */
+int	repo_blob_id_at(struct gs_repo *, const char *commit, const char *path,
+	    char out[GS_HEXLEN + 1], struct gs_error *);
 /* after fetches: one pack of what the refs reach, nothing else */
 int	repo_gc(struct gs_repo *, struct gs_error *);
 /* expand a (short) commit id in the bare repository at gitdir */
@@ -666,6 +669,8 @@ struct unpack_limits {
 	uint64_t	max_entries;
 	uint64_t	bytes;		/* running totals, updated */
 	uint64_t	entries;
+	uint64_t	linked;		/* files linked from prev */
+	uint64_t	written;	/* bytes written (bytes counts linked too) */
 };
 
 /*
@@ -675,9 +680,13 @@ struct unpack_limits {
  * writing through a symlink, symlinks or hard links leading outside dir,
  * device nodes, fifos, sockets; drops setuid/setgid/sticky bits; files
  * end 0644/0755, dirs 0755. Errors name the archive and the entry.
+ * prev (may be NULL or missing) is the same dir in the previous release:
+ * a regular file identical to the one at its path there, data, mode and
+ * time, is hard-linked to it instead of written.
  */
 int	unpack_memory(const char *name, const void *, size_t, const char *dir,
-	    int strip_components, struct unpack_limits *, struct gs_error *);
+	    const char *prev, int strip_components, struct unpack_limits *,
+	    struct gs_error *);
 /* the pure path check: normalised relative path after stripping, or NULL
  * when the entry is skipped (stripped away); -1 when refused (why set) */
 int	unpack_clean_path(const char *entry, int strip, char **out,
@@ -709,6 +718,8 @@ int	release_mark_failed(const char *releases_dir, const char *id,
 	    struct gs_error *);
 /* chmod the tree: dirs 0755, files 0644 or 0755, no s-bits; sync it */
 int	release_seal(const char *dir, struct gs_error *);
+/* the tree below from again below to (which exists), files hard-linked */
+int	release_link_tree(const char *from, const char *to, struct gs_error *);
 
 /* ------------------------------------------------------------------ */
 /* state.c: status.json, metrics.prom, last-error, the state dir lock */
@@ -743,6 +754,30 @@ char	*state_event_json(const struct gs_status *, const char *event,
 /* exclusive lock on state_dir/lock; fails naming the holder's pid */
 int	state_lock(int *fdp, const char *state_dir, struct gs_error *);
 void	state_unlock(int);
+
+/*
+ * What a release was unpacked from, one item per archive in config order:
+ * releases/.<id>.manifest beside the release (never inside what is served).
+ * It lets the next release link an archive's whole subtree when its blob
+ * did not change, without inflating anything.
+ */
+struct gs_manifest_item {
+	char		*archive;	/* path in the data repo */
+	char		*to;		/* NULL = the top of the release */
+	int		 strip;
+	char		 blob[GS_HEXLEN + 1];
+	uint64_t	 entries, bytes;	/* what it put in the release */
+};
+struct gs_manifest {
+	struct gs_manifest_item	*v;
+	size_t			 n;
+};
+int	state_manifest_save(const struct gs_manifest *, const char *dir,
+	    const char *name, struct gs_error *);
+/* a missing or unreadable manifest is an error: the caller ignores it */
+int	state_manifest_load(struct gs_manifest *, const char *path,
+	    struct gs_error *);
+void	state_manifest_free(struct gs_manifest *);
 
 /* ------------------------------------------------------------------ */
 /* pipeline.c: config -> git -> recipe/unpack -> release -> switch */

@@ -290,15 +290,91 @@ out:
 	return ret;
 }
 
+/* does archive i's subtree hold nothing that another archive wrote? */
+static int
+pipeline_unpack_alone(const struct gs_data_conf *d, size_t i)
+{
+	const char	*why;
+	char		*a = NULL, *b = NULL;
+	size_t		 j, la, lb;
+	int		 alone = 1;
+
+	if (d->unpack[i].to == NULL ||
+	    unpack_clean_path(d->unpack[i].to, 0, &a, &why) == -1 || a == NULL)
+		return d->nunpack == 1;
+	la = strlen(a);
+	for (j = 0; j < d->nunpack && alone; j++) {
+		if (j == i)
+			continue;
+		if (d->unpack[j].to == NULL || unpack_clean_path(
+		    d->unpack[j].to, 0, &b, &why) == -1 || b == NULL) {
+			alone = 0;
+			break;
+		}
+		/* one is the other or below it */
+		lb = strlen(b);
+		if (strncmp(a, b, la < lb ? la : lb) == 0 &&
+		    (la == lb || (la < lb ? b[la] : a[lb]) == '/'))
+			alone = 0;
+		free(b);
+		b = NULL;
+	}
+	free(a);
+	return alone;
+}
+
+/*
+ * Can archive i be taken over from the previous release as it is? Its blob
+ * is the same, so is the list of archives (names, strip, to: the previous
+ * release was laid out the same way), its subtree is its own, and what it
+ * adds stays within the limits as they are now.
+ */
+static int
+pipeline_unpack_same(const struct gs_data_conf *d, size_t i,
+    const struct gs_manifest *pm, const char *blob,
+    const struct unpack_limits *lim)
+{
+	const struct gs_manifest_item	*it;
+	const struct gs_unpack_conf	*u;
+	size_t				 j;
+
+	if (pm == NULL || pm->n != d->nunpack)
+		return 0;
+	for (j = 0; j < d->nunpack; j++) {
+		u = &d->unpack[j];
+		it = &pm->v[j];
+		if (strcmp(u->archive, it->archive) != 0 ||
+		    u->strip_components != it->strip ||
+		    (u->to == NULL) != (it->to == NULL) ||
+		    (u->to != NULL && strcmp(u->to, it->to) != 0))
+			return 0;
+	}
+	it = &pm->v[i];
+	return strcmp(it->blob, blob) == 0 && pipeline_unpack_alone(d, i) &&
+	    it->entries <= lim->max_entries - lim->entries &&
+	    it->bytes <= lim->max_bytes - lim->bytes;
+}
+
+/*
+ * Unpack every archive into dir. prevdir, when not NULL, is the release
+ * served now, and pm (may be NULL) what it was unpacked from: an archive
+ * whose blob did not change has its subtree hard-linked from there, and
+ * any other file that did not change is linked one by one. nm gets what
+ * this release is unpacked from.
+ */
 static int
 pipeline_unpack(struct gs_repo *repo, const struct gs_data_conf *d,
-    const char *commit, const char *dir, struct gs_error *err)
+    const char *commit, const char *dir, const char *prevdir,
+    const struct gs_manifest *pm, struct gs_manifest *nm,
+    struct gs_error *err)
 {
 	struct unpack_limits	 lim;
+	struct gs_manifest_item	*it;
 	struct repo_blob	*blob = NULL;
 	const void		*buf;
-	char			*dest;
+	char			*dest, *prev;
 	size_t			 i, len;
+	uint64_t		 entries, bytes;
 	int			 rc;
 
 	memset(&lim, 0, sizeof(lim));
@@ -306,28 +382,54 @@ pipeline_unpack(struct gs_repo *repo, const struct gs_data_conf *d,
 	lim.max_entries = d->max_entries;
 	if (mkdir(dir, 0755) == -1)
 		return gs_error_sys(err, "mkdir %s", dir);
+	nm->v = xcalloc(d->nunpack, sizeof(*nm->v));
 	for (i = 0; i < d->nunpack; i++) {
 		const struct gs_unpack_conf *u = &d->unpack[i];
 
-		if (repo_blob_open(&blob, repo, commit, u->archive, err) == -1)
+		it = &nm->v[nm->n++];
+		it->archive = xstrdup(u->archive);
+		it->to = u->to != NULL ? xstrdup(u->to) : NULL;
+		it->strip = u->strip_components;
+		if (repo_blob_id_at(repo, commit, u->archive, it->blob,
+		    err) == -1)
 			return -1;
-		buf = repo_blob_data(blob, &len);
 		dest = u->to != NULL ? util_path_join(dir, u->to) :
 		    xstrdup(dir);
-		rc = util_mkdir_p(dest, 0755, err);
-		if (rc == 0) {
+		prev = prevdir == NULL ? NULL : u->to != NULL ?
+		    util_path_join(prevdir, u->to) : xstrdup(prevdir);
+		entries = lim.entries;
+		bytes = lim.bytes;
+		if ((rc = util_mkdir_p(dest, 0755, err)) == -1)
+			;
+		else if (prev != NULL && util_is_dir(prev) &&
+		    pipeline_unpack_same(d, i, pm, it->blob, &lim)) {
+			log_info("unpack.same", "archive=%s blob=%.12s "
+			    "msg=\"linked from the previous release\"",
+			    u->archive, it->blob);
+			rc = release_link_tree(prev, dest, err);
+			lim.entries += pm->v[i].entries;
+			lim.bytes += pm->v[i].bytes;
+		} else if ((rc = repo_blob_open(&blob, repo, commit,
+		    u->archive, err)) == 0) {
+			buf = repo_blob_data(blob, &len);
 			log_debug("unpack.start", "archive=%s blob=%.12s "
-			    "bytes=%zu", u->archive, repo_blob_id(blob), len);
-			rc = unpack_memory(u->archive, buf, len, dest,
+			    "bytes=%zu", u->archive, it->blob, len);
+			rc = unpack_memory(u->archive, buf, len, dest, prev,
 			    u->strip_components, &lim, err);
+			repo_blob_free(blob);
+			blob = NULL;
 		}
+		it->entries = lim.entries - entries;
+		it->bytes = lim.bytes - bytes;
 		free(dest);
-		repo_blob_free(blob);
+		free(prev);
 		if (rc == -1)
 			return -1;
 	}
-	log_debug("unpack.done", "entries=%llu bytes=%llu",
-	    (unsigned long long)lim.entries, (unsigned long long)lim.bytes);
+	log_info("unpack.done", "entries=%llu bytes=%llu linked=%llu "
+	    "written=%llu", (unsigned long long)lim.entries,
+	    (unsigned long long)lim.bytes, (unsigned long long)lim.linked,
+	    (unsigned long long)lim.written);
 	return 0;
 }
 
@@ -461,9 +563,14 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 	struct gs_status		*st = &gs->st;
 	char				 id[GS_RELIDLEN];
 	char				*releases, *reldir = NULL, *tmp = NULL;
+	char				*prevdir = NULL, *path, *name;
+	struct gs_manifest		 pm, nm;
+	struct gs_error			 e2;
 	int64_t				 t0 = util_now_ms();
-	int				 ret = -1;
+	int				 rc, ret = -1;
 
+	memset(&pm, 0, sizeof(pm));
+	memset(&nm, 0, sizeof(nm));
 	releases = xstrdup(d->releases_dir);
 	if (util_own_dir(releases, 0755, err) == -1)
 		goto out;
@@ -483,14 +590,33 @@ pipeline_publish(struct gitstrap *gs, struct gs_repo *repo,
 			if (repo_export_tree(repo, commit, tmp, d->max_bytes,
 			    d->max_entries, err) == -1)
 				goto out;
-		} else if (pipeline_unpack(repo, d, commit, tmp, err) == -1)
-			goto out;
+		} else {
+			if (prev[0] != '\0') {
+				prevdir = util_path_join(releases, prev);
+				xasprintf(&path, "%s/.%s.manifest", releases,
+				    prev);
+				if (state_manifest_load(&pm, path, &e2) == -1)
+					log_debug("manifest", "err=\"%s\"",
+					    e2.msg);
+				free(path);
+			}
+			rc = pipeline_unpack(repo, d, commit, tmp, prevdir,
+			    pm.n > 0 ? &pm : NULL, &nm, err);
+			if (rc == -1)
+				goto out;
+		}
 		if (release_seal(tmp, err) == -1)
 			goto out;
 		if (rename(tmp, reldir) == -1) {
 			gs_error_sys(err, "rename %s", reldir);
 			goto out;
 		}
+		/* without it the next release is built in full: no error */
+		xasprintf(&name, ".%s.manifest", id);
+		if (nm.n > 0 && state_manifest_save(&nm, releases, name,
+		    &e2) == -1)
+			log_warnx("manifest", "err=\"%s\"", e2.msg);
+		free(name);
 	}
 	if (pipeline_hooks(&d->before_switch, "before_switch", d, reldir,
 	    commit, id, err) == -1) {
@@ -521,16 +647,15 @@ published:
 		log_info("publish", "release=%s commit=%.12s target=%s "
 		    "duration_ms=%lld", id, commit, d->target,
 		    (long long)(util_now_ms() - t0));
-	{
-		struct gs_error	e2;
-
-		if (release_prune(releases, d->keep_releases, id, &e2) == -1)
-			log_warnx("release.prune", "err=\"%s\"", e2.msg);
-	}
+	if (release_prune(releases, d->keep_releases, id, &e2) == -1)
+		log_warnx("release.prune", "err=\"%s\"", e2.msg);
 out:
 	if (tmp != NULL)
 		(void)util_rm_rf(tmp, NULL);
 	free(tmp);
+	free(prevdir);
+	state_manifest_free(&pm);
+	state_manifest_free(&nm);
 	free(reldir);
 	free(releases);
 	return ret;

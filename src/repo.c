@@ -1036,13 +1036,13 @@ out:
 	return ret;
 }
 
-int
-repo_blob_open(struct repo_blob **out, struct gs_repo *r, const char *commit,
-    const char *path, struct gs_error *err)
+/* the tree entry of the regular file at path in commit */
+static int
+repo_blob_entry(struct gs_repo *r, const char *commit, const char *path,
+    git_tree_entry **out, struct gs_error *err)
 {
 	git_tree	*tree = NULL;
 	git_tree_entry	*e = NULL;
-	struct repo_blob *b;
 	int		 rc, ret = -1;
 
 	*out = NULL;
@@ -1062,20 +1062,51 @@ repo_blob_open(struct repo_blob **out, struct gs_repo *r, const char *commit,
 		    "in commit %.12s", r->what, path, commit);
 		goto out;
 	}
-	b = xcalloc(1, sizeof(*b));
-	if ((rc = git_blob_lookup(&b->blob, r->repo, git_tree_entry_id(e)))
-	    < 0) {
-		free(b);
-		repo_seterr(err, rc, "%s: %s", r->what, path);
-		goto out;
-	}
-	git_oid_tostr(b->id, sizeof(b->id), git_tree_entry_id(e));
-	*out = b;
+	*out = e;
+	e = NULL;
 	ret = 0;
 out:
 	git_tree_entry_free(e);
 	git_tree_free(tree);
 	return ret;
+}
+
+int
+repo_blob_open(struct repo_blob **out, struct gs_repo *r, const char *commit,
+    const char *path, struct gs_error *err)
+{
+	git_tree_entry	*e = NULL;
+	struct repo_blob *b;
+	int		 rc;
+
+	*out = NULL;
+	if (repo_blob_entry(r, commit, path, &e, err) == -1)
+		return -1;
+	b = xcalloc(1, sizeof(*b));
+	if ((rc = git_blob_lookup(&b->blob, r->repo, git_tree_entry_id(e)))
+	    < 0) {
+		free(b);
+		repo_seterr(err, rc, "%s: %s", r->what, path);
+		git_tree_entry_free(e);
+		return -1;
+	}
+	git_oid_tostr(b->id, sizeof(b->id), git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	*out = b;
+	return 0;
+}
+
+int
+repo_blob_id_at(struct gs_repo *r, const char *commit, const char *path,
+    char out[GS_HEXLEN + 1], struct gs_error *err)
+{
+	git_tree_entry	*e;
+
+	if (repo_blob_entry(r, commit, path, &e, err) == -1)
+		return -1;
+	git_oid_tostr(out, GS_HEXLEN + 1, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return 0;
 }
 
 const void *
@@ -1184,12 +1215,14 @@ repo_gc_tag_cb(const char *name, void *arg)
  * every other pack and loose object.
  */
 #define REPO_GC_PACKS	2
+#define REPO_GC_BIGFILE	(4 * 1024 * 1024)
 
 int
 repo_gc(struct gs_repo *r, struct gs_error *err)
 {
 	struct repo_gc_ctx gc;
 	git_packbuilder	*pb = NULL;
+	git_config	*cfg = NULL;
 	git_revwalk	*walk = NULL;
 	git_odb		*odb = NULL;
 	DIR		*d = NULL;
@@ -1212,6 +1245,17 @@ repo_gc(struct gs_repo *r, struct gs_error *err)
 	d = NULL;
 	if (npacks < REPO_GC_PACKS) {
 		ret = 0;
+		goto out;
+	}
+	/*
+	 * No delta search for big blobs: two versions of a compressed
+	 * archive share next to nothing, and libgit2 would hold both whole
+	 * and compare them for a minute for no gain.
+	 */
+	if ((rc = git_repository_config(&cfg, r->repo)) < 0 ||
+	    (rc = git_config_set_int64(cfg, "pack.bigFileThreshold",
+	    REPO_GC_BIGFILE)) < 0) {
+		repo_seterr(err, rc, "%s: config", r->what);
 		goto out;
 	}
 	if ((rc = git_packbuilder_new(&pb, r->repo)) < 0) {
@@ -1274,6 +1318,7 @@ out:
 	git_odb_free(odb);
 	git_revwalk_free(walk);
 	git_packbuilder_free(pb);
+	git_config_free(cfg);
 	free(packdir);
 	free(objdir);
 	return ret;

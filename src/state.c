@@ -331,3 +331,97 @@ state_event_json(const struct gs_status *st, const char *event,
 	json_decref(root);
 	return out;
 }
+
+int
+state_manifest_save(const struct gs_manifest *m, const char *dir,
+    const char *name, struct gs_error *err)
+{
+	const struct gs_manifest_item	*it;
+	json_t				*root, *items, *o;
+	char				*out;
+	size_t				 i;
+	int				 ret;
+
+	items = json_array();
+	for (i = 0; i < m->n; i++) {
+		it = &m->v[i];
+		o = json_pack("{s:s, s:s*, s:i, s:s, s:I, s:I}",
+		    "archive", it->archive, "to", it->to, "strip", it->strip,
+		    "blob", it->blob, "entries", (json_int_t)it->entries,
+		    "bytes", (json_int_t)it->bytes);
+		if (o == NULL || json_array_append_new(items, o) == -1)
+			fatalx("state.json", "msg=\"cannot build the manifest\"");
+	}
+	root = json_pack("{s:i, s:o}", "version", 1, "archives", items);
+	if (root == NULL || (out = json_dumps(root, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER)) == NULL)
+		fatalx("state.json", "msg=\"cannot build the manifest\"");
+	json_decref(root);
+	ret = util_write_atomic(dir, name, out, strlen(out), 0644, err);
+	free(out);
+	return ret;
+}
+
+int
+state_manifest_load(struct gs_manifest *m, const char *path,
+    struct gs_error *err)
+{
+	struct gs_manifest_item	*it;
+	json_t			*root, *items, *o;
+	json_error_t		 jerr;
+	json_int_t		 entries, bytes;
+	const char		*archive, *to, *blob;
+	size_t			 i;
+	int			 version, strip;
+
+	memset(m, 0, sizeof(*m));
+	if ((root = json_load_file(path, 0, &jerr)) == NULL)
+		return gs_error_set(err, GS_E_RUNTIME, 0, "%s:%d:%d: %s", path,
+		    jerr.line, jerr.column, jerr.text);
+	if (json_unpack_ex(root, &jerr, 0, "{s:i, s:o}", "version", &version,
+	    "archives", &items) == -1 || version != 1 ||
+	    !json_is_array(items)) {
+		json_decref(root);
+		return gs_error_set(err, GS_E_RUNTIME, 0, "%s: not a manifest "
+		    "of version 1", path);
+	}
+	m->v = xcalloc(json_array_size(items) + 1, sizeof(*m->v));
+	json_array_foreach(items, i, o) {
+		to = NULL;
+		if (json_unpack_ex(o, &jerr, 0, "{s:s, s?s, s:i, s:s, s:I, s:I}",
+		    "archive", &archive, "to", &to, "strip", &strip, "blob",
+		    &blob, "entries", &entries, "bytes", &bytes) == -1 ||
+		    strlen(blob) != GS_HEXLEN || entries < 0 || bytes < 0) {
+			json_decref(root);
+			state_manifest_free(m);
+			return gs_error_set(err, GS_E_RUNTIME, 0, "%s: archive "
+			    "%zu: %s", path, i, jerr.text[0] != '\0' ?
+			    jerr.text : "bad value");
+		}
+		it = &m->v[m->n++];
+		it->archive = xstrdup(archive);
+		it->to = to != NULL ? xstrdup(to) : NULL;
+		it->strip = strip;
+		memcpy(it->blob, blob, GS_HEXLEN + 1);
+		it->entries = (uint64_t)entries;
+		it->bytes = (uint64_t)bytes;
+	}
+	json_decref(root);
+	return 0;
+}
+
+void
+state_manifest_free(struct gs_manifest *m)
+{
+	size_t	i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].archive);
+		free(m->v[i].to);
+	}
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}

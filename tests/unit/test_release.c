@@ -614,6 +614,159 @@ test_seal(void **state)
 	free(rel);
 }
 
+
+static struct stat
+stat_of(const char *dir, const char *name)
+{
+	struct stat	 sb;
+	char		*p = util_path_join(dir, name);
+
+	if (lstat(p, &sb) == -1)
+		fail_msg("lstat %s: %s", p, strerror(errno));
+	free(p);
+	return sb;
+}
+
+/* an archive whose blob did not change: its whole tree is linked */
+static void
+test_link_tree(void **state)
+{
+	struct tmp	*t = *state;
+	struct gs_error	 err;
+	struct timespec	 ts[2];
+	struct stat	 a, b;
+	char		*from = mkrel(t, ID1), *to = mkrel(t, ID2), *p;
+	char		 buf[64];
+	ssize_t		 n;
+	const char	*names[] = { "index.html", "sub/a.json", "sub/deep/run",
+	    "sub/deep", "sub", "sub/link", NULL };
+	size_t		 i;
+
+	p = util_path_join(from, "sub/deep");
+	assert_int_equal(util_mkdir_p(p, 0755, &err), 0);
+	free(p);
+	p = util_path_join(from, "index.html");
+	write_file(p, "<h1>hi</h1>\n", 0644);
+	free(p);
+	p = util_path_join(from, "sub/a.json");
+	write_file(p, "{}\n", 0644);
+	free(p);
+	p = util_path_join(from, "sub/deep/run");
+	write_file(p, "#!/bin/sh\n", 0755);
+	free(p);
+	p = util_path_join(from, "sub/link");
+	assert_int_equal(symlink("../index.html", p), 0);
+	free(p);
+	/* dir times are kept: set them after the entries are made */
+	ts[0].tv_sec = ts[1].tv_sec = 1000000000;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	p = util_path_join(from, "sub/deep");
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	free(p);
+
+	assert_int_equal(release_link_tree(from, to, &err), 0);
+	ls_is(to, "index.html sub");
+	p = util_path_join(to, "sub");
+	ls_is(p, "a.json deep link");
+	free(p);
+	for (i = 0; names[i] != NULL; i++) {
+		a = stat_of(from, names[i]);
+		b = stat_of(to, names[i]);
+		assert_int_equal(a.st_mode, b.st_mode);
+		if (S_ISDIR(a.st_mode)) {
+			/* a dir of its own, with the same times */
+			assert_true(a.st_ino != b.st_ino);
+			assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+		} else
+			assert_true(a.st_ino == b.st_ino);
+	}
+	assert_int_equal(stat_of(to, "sub/deep").st_mtim.tv_sec, 1000000000);
+	p = util_path_join(to, "sub/link");
+	n = readlink(p, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "../index.html");
+	free(p);
+
+	/* pruning the old release leaves the new one whole */
+	assert_int_equal(release_prune(t->releases, 1, ID2, &err), 0);
+	ls_is(t->releases, ID2);
+	assert_int_equal(stat_of(to, "index.html").st_nlink, 1);
+
+	/* into a tree that has the names already: refused, nothing lost */
+	assert_int_equal(release_link_tree(to, to, &err), -1);
+	free(from);
+	free(to);
+}
+
+/* a manifest goes when its release goes, and with nothing else */
+static void
+test_prune_manifests(void **state)
+{
+	struct tmp	*t = *state;
+	struct gs_error	 err;
+	char		*p;
+	const char	*ids[] = { ID1, ID2, ID3, ID4, NULL };
+	size_t		 i;
+
+	mkrels(t, ID1, ID2, ID3, NULL);
+	for (i = 0; ids[i] != NULL; i++) {
+		xasprintf(&p, "%s/.%s.manifest", t->releases, ids[i]);
+		write_file(p, "{}\n", 0644);
+		free(p);
+	}
+	assert_int_equal(release_prune(t->releases, 2, ID3, &err), 0);
+	ls_is(t->releases, "." ID2 ".manifest ." ID3 ".manifest " ID2 " " ID3);
+	assert_int_equal(release_mark_failed(t->releases, ID3, &err), 0);
+	assert_int_equal(release_prune(t->releases, 2, ID2, &err), 0);
+	ls_is(t->releases, "." ID2 ".manifest " ID2 " " ID3 ".failed");
+}
+
+/* the manifest written is the manifest read */
+static void
+test_manifest(void **state)
+{
+	struct tmp		*t = *state;
+	struct gs_error		 err;
+	struct gs_manifest	 m, r;
+	struct gs_manifest_item	 it[2];
+	char			*p;
+
+	memset(it, 0, sizeof(it));
+	it[0].archive = (char *)"data.tar.gz";
+	it[0].strip = 2;
+	memcpy(it[0].blob, COMMIT, sizeof(COMMIT));
+	it[0].entries = 5050;
+	it[0].bytes = 125241416ULL * 100;
+	it[1].archive = (char *)"more/extra.zip";
+	it[1].to = (char *)"extra";
+	memcpy(it[1].blob, COMMIT, sizeof(COMMIT));
+	it[1].blob[0] = 'f';
+	m.v = it;
+	m.n = 2;
+	assert_int_equal(state_manifest_save(&m, t->releases, ID1 ".manifest",
+	    &err), 0);
+	xasprintf(&p, "%s/%s.manifest", t->releases, ID1);
+	assert_int_equal(state_manifest_load(&r, p, &err), 0);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.v[0].archive, "data.tar.gz");
+	assert_null(r.v[0].to);
+	assert_int_equal(r.v[0].strip, 2);
+	assert_string_equal(r.v[0].blob, COMMIT);
+	assert_int_equal(r.v[0].entries, 5050);
+	assert_true(r.v[0].bytes == 125241416ULL * 100);
+	assert_string_equal(r.v[1].archive, "more/extra.zip");
+	assert_string_equal(r.v[1].to, "extra");
+	assert_int_equal(r.v[1].blob[0], 'f');
+	state_manifest_free(&r);
+
+	/* anything else is an error the caller can ignore */
+	write_file(p, "{\"version\": 2, \"archives\": []}\n", 0644);
+	assert_int_equal(state_manifest_load(&r, p, &err), -1);
+	assert_int_equal(r.n, 0);
+	free(p);
+}
+
 static void
 test_strlist(void **state)
 {
@@ -654,6 +807,9 @@ main(void)
 		T(test_prune_no_current),
 		T(test_mark_failed),
 		T(test_seal),
+		T(test_link_tree),
+		T(test_prune_manifests),
+		T(test_manifest),
 #undef T
 	};
 
