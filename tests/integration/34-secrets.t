@@ -10,7 +10,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 27
+plan 26
 setup_tmp
 
 # The server's password, a wrong one, one passed in the environment of
