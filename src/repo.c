@@ -43,6 +43,8 @@ struct gs_repo {
 	int64_t			 progress_at;
 	char			 refname[256];	/* what the ref resolved to */
 	char			 target[GS_HEXLEN + 1];	/* the object it names */
+	char			 fresh[GS_HEXLEN + 1];	/* a self-contained pack
+							   the last fetch wrote */
 };
 
 struct repo_blob {
@@ -682,10 +684,90 @@ out:
 	return ret;
 }
 
+/* the names of the packs in the mirror ("pack-<hash>.pack") */
+static int
+repo_packs(struct gs_repo *r, struct gs_strlist *out, struct gs_error *err)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*packdir;
+	size_t		 len;
+
+	xasprintf(&packdir, "%s/objects/pack", git_repository_path(r->repo));
+	if ((d = opendir(packdir)) == NULL) {
+		gs_error_sys(err, "%s", packdir);
+		free(packdir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (strncmp(de->d_name, "pack-", 5) == 0 && len > 10 &&
+		    strcmp(de->d_name + len - 5, ".pack") == 0)
+			strlist_add(out, de->d_name);
+	}
+	closedir(d);
+	free(packdir);
+	return 0;
+}
+
+/*
+ * A shallow fetch asks as a new clone would: with no ref in the mirror
+ * there is nothing to offer as "have", so the server sends the commit
+ * whole instead of a thin pack of deltas against the previous archive.
+ * Deltas between two compressed archives save next to nothing and cost
+ * the server a delta search and the client a resolve over both archives;
+ * and the new pack holds all the mirror needs, so the old ones can just be
+ * deleted (repo_gc). A crash in between is safe: the mirror is marked busy
+ * around updates and dropped at start when the mark is left.
+ */
+static int
+repo_drop_refs(struct gs_repo *r, struct gs_error *err)
+{
+	git_reference_iterator	*it = NULL;
+	git_reference		*ref;
+	int			 rc;
+
+	if ((rc = git_reference_iterator_glob_new(&it, r->repo,
+	    "refs/*")) < 0)
+		return repo_seterr(err, rc, "%s: refs", r->what);
+	while ((rc = git_reference_next(&ref, it)) == 0) {
+		rc = git_reference_delete(ref);
+		git_reference_free(ref);
+		if (rc < 0)
+			break;
+	}
+	git_reference_iterator_free(it);
+	if (rc < 0 && rc != GIT_ITEROVER)
+		return repo_seterr(err, rc, "%s: drop refs", r->what);
+	return 0;
+}
+
+/* the one pack in after that is not in before, else "" */
+static void
+repo_new_pack(const struct gs_strlist *before, const struct gs_strlist *after,
+    char out[GS_HEXLEN + 1])
+{
+	size_t	i, j, found = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < after->n; i++) {
+		for (j = 0; j < before->n; j++)
+			if (strcmp(after->v[i], before->v[j]) == 0)
+				break;
+		if (j < before->n)
+			continue;
+		if (found++ == 0 && strlen(after->v[i]) == 5 + GS_HEXLEN + 5)
+			snprintf(out, GS_HEXLEN + 1, "%s", after->v[i] + 5);
+	}
+	if (found != 1)
+		out[0] = '\0';
+}
+
 int
 repo_update(struct gs_repo *r, char out[GS_HEXLEN + 1], int *fetched,
     struct gs_error *err)
 {
+	struct gs_strlist	 before = { NULL, 0 }, after = { NULL, 0 };
 	git_remote		*remote = NULL;
 	struct repo_remote_ref	 rr;
 	git_reference		*ref = NULL;
@@ -707,9 +789,15 @@ repo_update(struct gs_repo *r, char out[GS_HEXLEN + 1], int *fetched,
 		goto out;
 	}
 	xasprintf(&spec, "+%s:%s", rr.name, REPO_FETCHED_REF);
+	r->fresh[0] = '\0';
+	if (r->depth > 0 && (repo_packs(r, &before, err) == -1 ||
+	    repo_drop_refs(r, err) == -1))
+		goto out;
 	if (repo_download(r, remote, &spec, 1, r->depth, err) == -1)
 		goto out;
 	*fetched = 1;
+	if (r->depth > 0 && repo_packs(r, &after, err) == 0)
+		repo_new_pack(&before, &after, r->fresh);
 	if ((rc = git_reference_lookup(&ref, r->repo, REPO_FETCHED_REF)) < 0) {
 		repo_seterr(err, rc, "%s: %s: ref %s", r->what, r->url,
 		    rr.name);
@@ -725,6 +813,8 @@ repo_update(struct gs_repo *r, char out[GS_HEXLEN + 1], int *fetched,
 	}
 	ret = 0;
 out:
+	strlist_free(&before);
+	strlist_free(&after);
 	git_reference_free(ref);
 	free(spec);
 	if (remote != NULL) {
@@ -1247,6 +1337,11 @@ repo_gc(struct gs_repo *r, struct gs_error *err)
 		ret = 0;
 		goto out;
 	}
+	/* a shallow fetch without haves wrote a pack complete on its own */
+	if (r->fresh[0] != '\0') {
+		snprintf(keep, sizeof(keep), "%s", r->fresh);
+		goto prune;
+	}
 	/*
 	 * No delta search for big blobs: two versions of a compressed
 	 * archive share next to nothing, and libgit2 would hold both whole
@@ -1275,7 +1370,7 @@ repo_gc(struct gs_repo *r, struct gs_error *err)
 		goto out;
 	}
 	snprintf(keep, sizeof(keep), "%s", git_packbuilder_name(pb));
-
+prune:
 	/* everything else: older packs, and loose objects */
 	if ((d = opendir(packdir)) == NULL) {
 		gs_error_sys(err, "%s", packdir);

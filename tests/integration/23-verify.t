@@ -111,7 +111,7 @@ signed_commit() {
 # release_count STATE: how many releases were built for $TMP/state-NAME
 # (they live beside its target, $TMP/www-NAME/site)
 release_count() {
-	find "$(releases_of "$TMP/www-${1##*/state-}/site")" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+	find "$(releases_of "$TMP/www-${1##*/state-}/site")" -mindepth 1 -maxdepth 1 ! -name ".*" 2>/dev/null | wc -l
 }
 
 start_git_daemon || bail_out "git daemon"
