@@ -142,8 +142,8 @@ pipeline_swap_dir(const char *tmp, const char *dir, int *had_old,
 
 /*
  * Before anything of a fetched revision is run or published: is it signed
- * by a key the config allows? Checked on every cycle, so that a key taken
- * out of the allowed list stops the next deployment of its commits.
+ * by a key the config allows? Checked at every deployment, so that a key
+ * taken out of the allowed list stops the next deployment of its commits.
  */
 static int
 pipeline_verify(struct verify_result *vr, struct gs_repo *repo,
@@ -233,18 +233,17 @@ pipeline_service(struct gitstrap *gs, struct gs_error *err)
 		goto out;
 	if (fetched)
 		st->fetches_service++;
-	if (pipeline_verify(&vr, repo, &conf->service.repo, "service", commit,
-	    err) == -1) {
-		gs_error_prefix(err, "service");
-		goto out;
-	}
 	pipeline_recipe_key(conf, commit, key);
+	/* nothing runs: verified when it ran (see pipeline_data) */
 	if (strcmp(st->svc_commit, commit) == 0 &&
 	    strcmp(st->svc_recipe_key, key) == 0 && util_is_dir(dir)) {
 		log_info("service.unchanged", "commit=%.12s", commit);
-		pipeline_signer(st->svc_signer, sizeof(st->svc_signer),
-		    st->svc_signing_key, sizeof(st->svc_signing_key), &vr);
 		ret = 0;
+		goto out;
+	}
+	if (pipeline_verify(&vr, repo, &conf->service.repo, "service", commit,
+	    err) == -1) {
+		gs_error_prefix(err, "service");
 		goto out;
 	}
 	log_info("service.update", "commit=%.12s from=%.12s fetched=%d",
@@ -690,30 +689,35 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 	pipeline_unmark(mark);
 	if (rc == -1)
 		goto out;
-	if (pipeline_verify(&vr, repo, &d->repo, "data", commit, err) == -1)
-		goto out;
 	if (release_current(d->target, cur, err) == -1)
 		goto out;
 	if (cur[0] != '\0') {
 		reldir = util_path_join(d->releases_dir, cur);
-		/* the id names its commit: unchanged even if status was lost */
+		/*
+		 * The id names its commit: unchanged even if status was lost.
+		 * Nothing is deployed, so nothing is verified again: what is
+		 * served was verified when it was published, and an unchanged
+		 * poll stays one request and no child process.
+		 */
 		if (util_is_dir(reldir) && strlen(cur) > GS_HEXLEN &&
 		    strcmp(cur + strlen(cur) - GS_HEXLEN, commit) == 0) {
 			free(reldir);
 			log_info("unchanged", "release=%s commit=%.12s", cur,
 			    commit);
+			if (strcmp(gs->st.data_commit, commit) != 0)
+				gs->st.data_signer[0] =
+				    gs->st.data_signing_key[0] = '\0';
 			pipeline_copy(gs->st.data_commit,
 			    sizeof(gs->st.data_commit), commit);
 			pipeline_copy(gs->st.data_release,
 			    sizeof(gs->st.data_release), cur);
-			pipeline_signer(gs->st.data_signer,
-			    sizeof(gs->st.data_signer), gs->st.data_signing_key,
-			    sizeof(gs->st.data_signing_key), &vr);
 			ret = 0;
 			goto out;
 		}
 		free(reldir);
 	}
+	if (pipeline_verify(&vr, repo, &d->repo, "data", commit, err) == -1)
+		goto out;
 	log_info("data.update", "commit=%.12s fetched=%d current=%s", commit,
 	    fetched, cur[0] != '\0' ? cur : "none");
 	rc = pipeline_publish(gs, repo, commit, cur, err);
