@@ -26,6 +26,8 @@
 #include "gitstrap.h"
 
 #define REPO_FETCHED_REF	"refs/gitstrap/fetched"
+#define REPO_MWINDOW_SIZE	(1024 * 1024)
+#define REPO_MWINDOW_LIMIT	(8 * 1024 * 1024)
 #define REPO_CONNECT_TIMEOUT_MS	30000
 #define REPO_IO_TIMEOUT_MS	120000	/* no byte for 2 minutes: give up */
 
@@ -99,6 +101,17 @@ repo_lib_init(void)
 	if (git_libgit2_opts(GIT_OPT_SET_SERVER_CONNECT_TIMEOUT,
 	    REPO_CONNECT_TIMEOUT_MS) < 0 ||
 	    git_libgit2_opts(GIT_OPT_SET_SERVER_TIMEOUT, REPO_IO_TIMEOUT_MS) < 0)
+		return -1;
+	/*
+	 * Packs are read through small mapped windows, a few at a time: by
+	 * default libgit2 maps a whole pack (1 GiB windows), so reading a
+	 * 40 MB archive out of it kept the pack's pages in memory beside the
+	 * archive itself, doubling the peak.
+	 */
+	if (git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE,
+	    (size_t)REPO_MWINDOW_SIZE) < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT,
+	    (size_t)REPO_MWINDOW_LIMIT) < 0)
 		return -1;
 	/*
 	 * libcurl (through OpenSSL) honours SSL_CERT_FILE and SSL_CERT_DIR;
