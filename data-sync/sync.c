@@ -10,6 +10,9 @@
 #include "config.h"
 
 #include <errno.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +175,14 @@ sync_loop(struct gitstrap *gs, const struct userdata_source *src,
 		    (!gs->conf->has_service || !gs->conf->service.follow))
 			delay = SYNC_FOREVER_MS;
 		log_debug("sync.wait", "delay_ms=%lld", (long long)delay);
+		/*
+		 * A publish reads a whole archive into memory; the process
+		 * then sleeps for minutes. Hand the freed heap back rather
+		 * than hold it idle.
+		 */
+#ifdef HAVE_MALLOC_TRIM
+		malloc_trim(0);
+#endif
 		sync_notify("WATCHDOG=1");
 		sig = sync_wait(delay);
 		switch (sig) {
