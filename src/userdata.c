@@ -322,7 +322,9 @@ userdata_stream_bytes(struct userdata_walk *w, const char *name,
 		    USERDATA_MAX);
 	else {
 		*out = xmalloc(ba->len + 1);
-		memcpy(*out, ba->data, ba->len);
+		/* an empty part has no buffer at all */
+		if (ba->len > 0)
+			memcpy(*out, ba->data, ba->len);
 		(*out)[ba->len] = '\0';
 		*lenp = ba->len;
 		ret = 0;

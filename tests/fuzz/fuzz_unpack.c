@@ -121,7 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.max_bytes = 1 << 20;
 	lim.max_entries = 256;
 	memset(&err, 0, sizeof(err));
-	if (unpack_memory("fuzz.tar", data + 1, size - 1, release,
+	if (unpack_memory("fuzz.tar", data + 1, size - 1, release, NULL,
 	    data[0] % 4, &lim, &err) == -1 && err.msg[0] == '\0')
 		abort();
 	if (lim.bytes > lim.max_bytes || lim.entries > lim.max_entries)

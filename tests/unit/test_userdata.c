@@ -325,6 +325,20 @@ t_gzip(void **state)
 	free(doc);
 }
 
+/* found by fuzzing: an empty part inside a nested multipart */
+static void
+t_empty_part(void **state)
+{
+	(void)state;
+	EXPECT("Content-Type: multipart/mixed; boundary=\"==b==\"\n"
+	    "MIME-Version: 1.0\n\n--==b==\n"
+	    "Content-Type: multipart/mixed; boundary=\"in\"\n\n--in\n"
+	    "Content-Type: text/plain\nrepo: https://example.com/0\n\n"
+	    "--in--\n\n--==b==--\n",
+	    "ud: no gitstrap config in any part (a text/x-gitstrap-config "
+	    "part, or text/cloud-config with a gitstrap: key)");
+}
+
 static void
 t_gzip_bad(void **state)
 {
@@ -405,6 +419,7 @@ main(void)
 		cmocka_unit_test(t_mime_bad),
 		cmocka_unit_test(t_gzip),
 		cmocka_unit_test(t_gzip_bad),
+		cmocka_unit_test(t_empty_part),
 		cmocka_unit_test(t_other),
 	};
 
