@@ -27,7 +27,7 @@
 
 #define REPO_FETCHED_REF	"refs/gitstrap/fetched"
 #define REPO_MWINDOW_SIZE	(1024 * 1024)
-#define REPO_MWINDOW_LIMIT	(8 * 1024 * 1024)
+#define REPO_MWINDOW_LIMIT	(2 * 1024 * 1024)
 #define REPO_CONNECT_TIMEOUT_MS	30000
 #define REPO_IO_TIMEOUT_MS	120000	/* no byte for 2 minutes: give up */
 
