@@ -50,17 +50,35 @@ struct userdata_walk {
 static int	userdata_layer(struct userdata_walk *, const char *name,
 		    const char *buf, size_t len, int depth);
 
+/*
+ * GMime (and glib's type system under it) is set up the first time a MIME
+ * document is met: the resident loop of an instance configured otherwise
+ * never pays for it in memory.
+ */
+static int	userdata_gmime_ready;
+
+static void
+userdata_gmime(void)
+{
+	if (!userdata_gmime_ready) {
+		g_mime_init();
+		userdata_gmime_ready = 1;
+	}
+}
+
 int
 userdata_lib_init(void)
 {
-	g_mime_init();
 	return 0;
 }
 
 void
 userdata_lib_shutdown(void)
 {
-	g_mime_shutdown();
+	if (userdata_gmime_ready) {
+		g_mime_shutdown();
+		userdata_gmime_ready = 0;
+	}
 }
 
 static int
@@ -510,6 +528,7 @@ userdata_mime(struct userdata_walk *w, const char *name, const char *buf,
 	const char			*boundary;
 	int				 ret = -1;
 
+	userdata_gmime();
 	memset(&mw, 0, sizeof(mw));
 	stream = g_mime_stream_mem_new_with_buffer(buf, len);
 	parser = g_mime_parser_new_with_stream(stream);
