@@ -544,8 +544,8 @@ userdata_mime(struct userdata_walk *w, const char *name, const char *buf,
 	if (mw.code != GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY && top != NULL &&
 	    GMIME_IS_MULTIPART(top) &&
 	    g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0 &&
-	    (boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(top))) !=
-	    NULL) {
+	    (boundary = g_mime_object_get_content_type_parameter(top,
+	    "boundary")) != NULL) {
 		util_quote(mw.item, sizeof(mw.item), boundary,
 		    strlen(boundary));
 		userdata_seterr(w, "%s: MIME: boundary \"%s\" not found: no "

@@ -339,6 +339,32 @@ t_empty_part(void **state)
 	    "part, or text/cloud-config with a gitstrap: key)");
 }
 
+/*
+ * Found by fuzzing: a multipart without a boundary parameter but with a
+ * long 8-bit parameter. Asking GMime for the boundary made it generate one
+ * and re-encode the header, which never ended; the boundary is only read.
+ */
+static void
+t_no_boundary_8bit_param(void **state)
+{
+	char	buf[160];
+	size_t	len = 0;
+
+	(void)state;
+#define PUT(s) do { memcpy(buf + len, s, strlen(s)); len += strlen(s); } \
+	while (0)
+#define FILL(c, n) do { memset(buf + len, c, n); len += n; } while (0)
+	PUT("Content-Type: multipart/mixed; boufConten");
+	FILL(0xff, 28);
+	PUT("tdary=\"tent-Type:ultip\xdf");
+	FILL(0xff, 61);
+	PUT("art=");
+#undef PUT
+#undef FILL
+	assert_int_equal(len, 157);
+	ud_expect(buf, len, "ud: MIME: truncated (no closing boundary)");
+}
+
 static void
 t_gzip_bad(void **state)
 {
@@ -420,6 +446,7 @@ main(void)
 		cmocka_unit_test(t_gzip),
 		cmocka_unit_test(t_gzip_bad),
 		cmocka_unit_test(t_empty_part),
+		cmocka_unit_test(t_no_boundary_8bit_param),
 		cmocka_unit_test(t_other),
 	};
 
