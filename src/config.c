@@ -453,7 +453,7 @@ config_verify(struct config_ctx *cx, const struct yml_node *n,
     const char *section, struct gs_repo_conf *r)
 {
 	static const char *const known[] = { "allowed_signers", "gpg_keyring",
-	    "mode", NULL };
+	    "revoked_keys", "mode", NULL };
 	struct gs_verify_conf	*vc = &r->verify;
 	const struct yml_node	*v;
 	char			 key[64], k[96], q[80];
@@ -468,6 +468,13 @@ config_verify(struct config_ctx *cx, const struct yml_node *n,
 	if ((v = yml_get(n, "gpg_keyring")) != NULL)
 		config_abs_path(cx, v, config_key(k, sizeof(k), key,
 		    "gpg_keyring"), &vc->gpg_keyring);
+	if ((v = yml_get(n, "revoked_keys")) != NULL) {
+		config_key(k, sizeof(k), key, "revoked_keys");
+		config_abs_path(cx, v, k, &vc->revoked_keys);
+		if (yml_get(n, "allowed_signers") == NULL)
+			config_err(cx, v, k, "revokes SSH keys: needs "
+			    "allowed_signers");
+	}
 	if (yml_get(n, "allowed_signers") == NULL &&
 	    yml_get(n, "gpg_keyring") == NULL)
 		config_err(cx, n, key, "needs allowed_signers or gpg_keyring");
@@ -1082,6 +1089,7 @@ config_verify_free(struct gs_verify_conf *v)
 {
 	free(v->allowed_signers);
 	free(v->gpg_keyring);
+	free(v->revoked_keys);
 }
 
 void

@@ -237,6 +237,7 @@ enum gs_verify_mode {
 struct gs_verify_conf {
 	int			 enabled;
 	char			*allowed_signers;	/* SSH: ssh-keygen -Y */
+	char			*revoked_keys;		/* SSH: KRL or key list */
 	char			*gpg_keyring;		/* OpenPGP: gpgv */
 	enum gs_verify_mode	 mode;
 };

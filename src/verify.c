@@ -190,22 +190,55 @@ verify_ssh_key(char *out, size_t size, const char *line)
 }
 
 /*
+ * ssh-keygen -Y verify -r says only "Could not verify signature" when the
+ * key is revoked, as when the revocation file is unusable. Called when
+ * verify failed with the revocation file and passed without it: is the
+ * file a KRL or a list of public keys (then the key is revoked), or
+ * something ssh-keygen cannot read (an error, not a verdict)?
+ * Returns 1 revoked, -1 error.
+ */
+static int
+verify_ssh_revoked(struct verify_tmp *t, const char *revoked,
+    struct gs_error *err)
+{
+	char	*krl[] = { "ssh-keygen", "-Q", "-l", "-f", (char *)revoked,
+	    NULL };
+	char	*list[] = { "ssh-keygen", "-l", "-f", (char *)revoked, NULL };
+	int	 status;
+
+	if (verify_exec(t, krl, 0, &status, err) == -1)
+		return -1;
+	if (status == 0)
+		return 1;
+	if (verify_exec(t, list, 0, &status, err) == -1)
+		return -1;
+	if (status == 0)
+		return 1;
+	gs_error_set(err, GS_E_RUNTIME, 0, "verify.revoked_keys %s: neither a "
+	    "KRL nor a list of public keys", revoked);
+	return -1;
+}
+
+/*
  * SSH, as git does it: the signature must be sound (check-novalidate),
  * its key must belong to a principal of allowed_signers (find-principals,
  * which also applies valid-after/valid-before), and verify must accept
- * it for that principal. Returns 0 good, 1 rejected (why set), -1 error.
+ * it for that principal, and its key must not be in revoked_keys (when
+ * set). Returns 0 good, 1 rejected (why set), -1 error.
  */
 static int
 verify_ssh(struct verify_result *out, struct verify_tmp *t,
-    const char *allowed, char *why, size_t whylen, struct gs_error *err)
+    const struct gs_verify_conf *vc, char *why, size_t whylen,
+    struct gs_error *err)
 {
+	char	*allowed = vc->allowed_signers;
 	char	*check[] = { "ssh-keygen", "-Y", "check-novalidate", "-n",
 	    VERIFY_SSH_NAMESPACE, "-s", t->sig, NULL };
 	char	*find[] = { "ssh-keygen", "-Y", "find-principals", "-s",
-	    t->sig, "-f", (char *)allowed, NULL };
-	char	*verify[] = { "ssh-keygen", "-Y", "verify", "-f",
-	    (char *)allowed, "-I", NULL, "-n", VERIFY_SSH_NAMESPACE, "-s",
-	    t->sig, NULL };
+	    t->sig, "-f", allowed, NULL };
+	char	*verify[] = { "ssh-keygen", "-Y", "verify", "-f", allowed,
+	    "-I", NULL, "-n", VERIFY_SSH_NAMESPACE, "-s", t->sig, NULL, NULL,
+	    NULL };
 	char	*sout = NULL, *serr = NULL, principal[256], line[160];
 	int	 status, ret = -1;
 
@@ -249,8 +282,26 @@ verify_ssh(struct verify_result *out, struct verify_tmp *t,
 	snprintf(principal, sizeof(principal), "%.*s",
 	    (int)strcspn(sout, ",\n"), sout);
 	verify[6] = principal;
+	if (vc->revoked_keys != NULL) {
+		verify[11] = "-r";
+		verify[12] = vc->revoked_keys;
+	}
 	if (verify_exec(t, verify, 1, &status, err) == -1)
 		goto out;
+	if (status != 0 && vc->revoked_keys != NULL) {
+		/* the same check without the revocation file tells why */
+		verify[11] = NULL;
+		if (verify_exec(t, verify, 1, &status, err) == -1)
+			goto out;
+		if (status == 0) {
+			if (verify_ssh_revoked(t, vc->revoked_keys, err) == -1)
+				goto out;
+			snprintf(why, whylen, "signature by a key revoked in "
+			    "revoked_keys (%s)", out->key);
+			ret = 1;
+			goto out;
+		}
+	}
 	if (status != 0) {
 		free(serr);
 		serr = verify_slurp(t->errout);
@@ -403,10 +454,11 @@ verify_check(struct verify_result *out, struct gs_repo *repo,
 			goto out;
 		}
 		if (verify_readable(vc->allowed_signers, "allowed_signers",
-		    err) == -1 || verify_tmp_new(&t, &s, err) == -1)
+		    err) == -1 || (vc->revoked_keys != NULL &&
+		    verify_readable(vc->revoked_keys, "revoked_keys", err) ==
+		    -1) || verify_tmp_new(&t, &s, err) == -1)
 			goto out;
-		rc = verify_ssh(out, &t, vc->allowed_signers, why, sizeof(why),
-		    err);
+		rc = verify_ssh(out, &t, vc, why, sizeof(why), err);
 		break;
 	case VERIFY_GPG:
 		if (vc->gpg_keyring == NULL) {

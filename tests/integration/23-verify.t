@@ -9,7 +9,8 @@
 # a key made and used at a faked time in 2020 (gpg --faked-system-time)
 # that expired at the end of that year. Revoked: an OpenPGP key whose own
 # revocation certificate (the one gpg writes when it makes a key) has been
-# imported into the keyring.
+# imported into the keyring; for SSH, a key in revoked_keys, as a plain
+# list of public keys and as a KRL (ssh-keygen -k).
 set -u
 . "$TOP_SRCDIR/tests/lib/tap.sh"
 . "$TOP_SRCDIR/tests/lib/servers.sh"
@@ -19,7 +20,7 @@ for t in ssh-keygen gpg gpgv; do
 	command -v "$t" >/dev/null || skip_all "$t is not installed"
 done
 
-plan 80
+plan 98
 setup_tmp
 # the verifier's private dirs go here, where the test can look for them
 export TMPDIR=$TMP/tmpdir
@@ -237,6 +238,62 @@ gs dg5 sync -c "$TMP/dg.yml"
 expect_refused dg "data: commit $c: signed with an SSH key but no allowed_signers configured" \
     "SSH signature, OpenPGP keys only" "<h1>data version 1</h1>"
 is "$(release_count "$TMP/state-dg")" 1 "no refused commit built a release"
+
+# ---- data, SSH revocation: revoked_keys, a KRL or a list of keys ----
+ssh-keygen -q -t ed25519 -N '' -C gone -f "$K/gone" || bail_out "ssh-keygen"
+printf 'gone@test %s\n' "$(cat "$K/gone.pub")" >>"$K/allowed_signers"
+SSH_GONE=(-c gpg.format=ssh -c "user.signingkey=$K/gone")
+FP_GONE=$(fp "$K/gone.pub")
+: >"$K/revoked"
+c=$(signed_commit dr 1 "${SSH_GONE[@]}") || bail_out "commit"
+dconf dr dr "{ allowed_signers: $K/allowed_signers, revoked_keys: $K/revoked }"
+gs dr1 run --once -c "$TMP/dr.yml"
+is "$GS_RC" 0 "an empty revoked_keys revokes nothing"
+cat "$K/stranger.pub" >"$K/revoked"
+c=$(signed_commit dr 2 "${SSH_GONE[@]}") || bail_out "commit"
+gs dr2 sync -c "$TMP/dr.yml"
+is "$GS_RC" 0 "a revoked key list without the signing key"
+is "$(cat "$TMP/www-dr/site/index.html" 2>/dev/null)" "<h1>data version 2</h1>" \
+    "and its commit is served"
+cat "$K/gone.pub" >>"$K/revoked"
+c=$(signed_commit dr 3 "${SSH_GONE[@]}") || bail_out "commit"
+gs dr3 sync -c "$TMP/dr.yml"
+expect_refused dr "data: commit $c: signature by a key revoked in revoked_keys ($FP_GONE)" \
+    "SSH key in a revoked key list" "<h1>data version 2</h1>"
+ssh-keygen -q -k -f "$K/revoked.krl" "$K/gone.pub" 2>/dev/null || bail_out "KRL"
+dconf dr dr "{ allowed_signers: $K/allowed_signers, revoked_keys: $K/revoked.krl }"
+gs dr4 sync -c "$TMP/dr.yml"
+expect_refused dr "data: commit $c: signature by a key revoked in revoked_keys ($FP_GONE)" \
+    "SSH key in a KRL" "<h1>data version 2</h1>"
+c=$(signed_commit dr 5 "${SSH_GOOD[@]}") || bail_out "commit"
+gs dr5 sync -c "$TMP/dr.yml"
+is "$GS_RC" 0 "a key the KRL does not revoke deploys"
+is "$(cat "$TMP/www-dr/site/index.html" 2>/dev/null)" "<h1>data version 5</h1>" \
+    "and is served"
+is "$(release_count "$TMP/state-dr")" 3 "no revoked commit built a release"
+# a revocation file ssh-keygen cannot read is an error, not a verdict
+printf 'not a key\n' >"$K/revoked.bad"
+dconf dr dr "{ allowed_signers: $K/allowed_signers, revoked_keys: $K/revoked.bad }"
+c=$(signed_commit dr 6 "${SSH_GOOD[@]}") || bail_out "commit"
+gs dr6 sync -c "$TMP/dr.yml"
+is "$GS_RC" 1 "an unreadable revoked_keys file fails the run"
+is "$(jqr "$TMP/state-dr/status.json" .last_error)" \
+    "data: commit $c: cannot verify: verify.revoked_keys $K/revoked.bad: neither a KRL nor a list of public keys" \
+    "and says what is wrong with it"
+is "$(cat "$TMP/www-dr/site/index.html" 2>/dev/null)" "<h1>data version 5</h1>" \
+    "the previous release keeps serving"
+dconf dr dr "{ allowed_signers: $K/allowed_signers, revoked_keys: $TMP/nonexistent }"
+gs dr7 sync -c "$TMP/dr.yml"
+like "$(jqr "$TMP/state-dr/status.json" .last_error)" \
+    "cannot verify: verify.revoked_keys $TMP/nonexistent: No such file" \
+    "a missing revoked_keys file is named"
+dconf drc dr "{ gpg_keyring: $K/keyring.gpg, revoked_keys: $K/revoked }"
+gs drc check -c "$TMP/drc.yml"
+is "$GS_RC" 2 "revoked_keys without allowed_signers is a config error"
+col=$(awk 'NR == 7 { print index($0, "revoked_keys: ") + 14 }' "$TMP/drc.yml")
+is "$(grep -v ev=transport "$TMP/drc.err")" \
+    "$TMP/drc.yml:7:$col: data.verify.revoked_keys: revokes SSH keys: needs allowed_signers" \
+    "and names the place"
 
 # both kinds allowed
 dconf both dg "{ allowed_signers: $K/allowed_signers, gpg_keyring: $K/keyring.gpg }"
