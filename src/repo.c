@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -77,9 +78,6 @@ repo_seterr(struct gs_error *err, int rc, const char *fmt, ...)
 int
 repo_lib_init(void)
 {
-	const char	*file = getenv("SSL_CERT_FILE");
-	const char	*dir = getenv("SSL_CERT_DIR");
-
 	if (git_libgit2_init() < 0)
 		return -1;
 	/*
@@ -113,41 +111,76 @@ repo_lib_init(void)
 	    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT,
 	    (size_t)REPO_MWINDOW_LIMIT) < 0)
 		return -1;
-	/*
-	 * libcurl (through OpenSSL) honours SSL_CERT_FILE and SSL_CERT_DIR;
-	 * libgit2 may be built on another TLS library that does not. Hand
-	 * them over, so both trust the same CAs.
-	 */
-	if ((file != NULL && *file != '\0') || (dir != NULL && *dir != '\0'))
-		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS,
-		    file != NULL && *file != '\0' ? file : NULL,
-		    dir != NULL && *dir != '\0' ? dir : NULL) < 0)
-			return -1;
 	return 0;
 }
+
+/* transport.ca_file, NULL for the environment's or the library's CAs */
+static char	*repo_ca_file;
+/* "file\ndir" as last handed to libgit2 */
+static char	*repo_ca_applied;
 
 int
 repo_set_ca_file(const char *file, struct gs_error *err)
 {
-	static char	*applied;
+	if (file != NULL && access(file, R_OK) == -1)
+		return gs_error_sys(err, "transport.ca_file %s", file);
+	free(repo_ca_file);
+	repo_ca_file = file != NULL ? xstrdup(file) : NULL;
+	return 0;
+}
+
+/*
+ * Hand the CAs to libgit2 before the first https:// connection, not at
+ * start: its TLS library parses every certificate when told where they
+ * are, about 1.5 MiB of heap for a system bundle and directory, which a
+ * loop polling over ssh://, git:// or http:// never needs. The config's
+ * ca_file has the last word; else SSL_CERT_FILE and SSL_CERT_DIR, which
+ * libcurl (through OpenSSL) honours and libgit2 may be built on a TLS
+ * library that does not, so that both trust the same CAs.
+ */
+static int
+repo_tls_trust(struct gs_repo *r, struct gs_error *err)
+{
+	const char	*file = repo_ca_file, *dir = NULL;
+	char		*want;
 	int		 rc;
 
-	if (file == NULL || (applied != NULL && strcmp(applied, file) == 0))
+	if (strncasecmp(r->url, "https://", 8) != 0)
 		return 0;
-	if (access(file, R_OK) == -1)
-		return gs_error_sys(err, "transport.ca_file %s", file);
-	/* after SSL_CERT_FILE (repo_lib_init): the config has the last word */
+	if (file == NULL) {
+		file = getenv("SSL_CERT_FILE");
+		dir = getenv("SSL_CERT_DIR");
+		if (file != NULL && *file == '\0')
+			file = NULL;
+		if (dir != NULL && *dir == '\0')
+			dir = NULL;
+	}
+	if (file == NULL && dir == NULL)
+		return 0;
+	xasprintf(&want, "%s\n%s", file != NULL ? file : "",
+	    dir != NULL ? dir : "");
+	if (repo_ca_applied != NULL && strcmp(repo_ca_applied, want) == 0) {
+		free(want);
+		return 0;
+	}
 	if ((rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file,
-	    NULL)) < 0)
-		return repo_seterr(err, rc, "transport.ca_file %s", file);
-	free(applied);
-	applied = xstrdup(file);
+	    dir)) < 0) {
+		free(want);
+		return repo_seterr(err, rc, "%s: CA certificates %s%s%s",
+		    r->what, file != NULL ? file : "", file != NULL &&
+		    dir != NULL ? ", " : "", dir != NULL ? dir : "");
+	}
+	free(repo_ca_applied);
+	repo_ca_applied = want;
 	return 0;
 }
 
 void
 repo_lib_shutdown(void)
 {
+	free(repo_ca_file);
+	free(repo_ca_applied);
+	repo_ca_file = repo_ca_applied = NULL;
 	git_libgit2_shutdown();
 }
 
@@ -568,6 +601,8 @@ repo_connect(struct gs_repo *r, git_remote **out, struct gs_error *err)
 	r->cred_tries = 0;
 	r->cred_err[0] = '\0';
 	repo_callbacks(r, &cb);
+	if (repo_tls_trust(r, err) == -1)
+		return -1;
 	if ((rc = git_remote_create_anonymous(out, r->repo, r->url)) < 0)
 		return repo_seterr(err, rc, "%s: remote %s", r->what, r->url);
 	if ((rc = git_remote_connect(*out, GIT_DIRECTION_FETCH, &cb, NULL,
