@@ -897,6 +897,8 @@ int	imds_fetch(struct imds_data *out, const char *base_url,
 	    int64_t timeout_ms, struct gs_error *);
 /* identity from cloud-init's instance-data.json, where it is readable */
 void	imds_cloud_identity(struct imds_data *);
+/* identity from a NoCloud seed's meta-data (instance-id, local-hostname) */
+void	imds_nocloud_identity(struct imds_data *, const char *dir);
 void	imds_data_free(struct imds_data *);
 
 #endif /* GITSTRAP_H */

@@ -51,6 +51,7 @@ static const struct {
 	{ "local_ipv4", "local-ipv4", "ds.meta_data.local-ipv4" },
 	{ "public_hostname", "public-hostname",
 	    "ds.meta_data.public-hostname" },
+	{ "local_hostname", "local-hostname", "v1.local_hostname" },
 };
 #define IMDS_NIDENT	(sizeof(imds_ident) / sizeof(imds_ident[0]))
 
@@ -342,6 +343,39 @@ imds_cloud_identity(struct imds_data *im)
 		if ((val = imds_json_get(doc->root,
 		    imds_ident[i].cloud_init)) != NULL && val[0] != '\0')
 			imds_ident_add(im, imds_ident[i].var, val);
+out:
+	yml_free(doc);
+	free(buf);
+	free(path);
+}
+
+void
+imds_nocloud_identity(struct imds_data *im, const char *dir)
+{
+	struct yml_doc	*doc = NULL;
+	struct gs_error	 err;
+	const struct yml_node *v;
+	char		*path, *buf = NULL;
+	size_t		 len, i;
+
+	path = util_path_join(dir, "meta-data");
+	if (!util_exists(path)) {
+		log_info("nocloud.identity", "file=%s msg=\"no meta-data, no "
+		    "instance identity vars\"", path);
+		goto out;
+	}
+	if (util_read_file(path, 1024 * 1024, &buf, &len, &err) == -1 ||
+	    yml_parse(&doc, path, buf, len, &err) == -1) {
+		log_warnx("nocloud.identity", "err=\"%s\" msg=\"no instance "
+		    "identity vars\"", err.msg);
+		goto out;
+	}
+	/* the metadata service's names, at the top level */
+	for (i = 0; i < IMDS_NIDENT; i++)
+		if (strchr(imds_ident[i].path, '/') == NULL &&
+		    (v = yml_get(doc->root, imds_ident[i].path)) != NULL &&
+		    v->type == YML_SCALAR && v->str[0] != '\0')
+			imds_ident_add(im, imds_ident[i].var, v->str);
 out:
 	yml_free(doc);
 	free(buf);

@@ -736,8 +736,10 @@ int
 userdata_load(struct gs_config **out, const struct userdata_source *src,
     struct gs_diag *diag, struct gs_error *err)
 {
-	char	*path;
-	int	 ret;
+	struct imds_data	 im;
+	const char		*dir;
+	char			*path;
+	int			 ret;
 
 	*out = NULL;
 	switch (src->kind) {
@@ -746,10 +748,16 @@ userdata_load(struct gs_config **out, const struct userdata_source *src,
 	case USERDATA_SRC_FILE:
 		return userdata_file(out, src->path, diag, err);
 	case USERDATA_SRC_NOCLOUD:
-		path = util_path_join(src->path != NULL ? src->path :
-		    USERDATA_NOCLOUD_DIR, "user-data");
+		dir = src->path != NULL ? src->path : USERDATA_NOCLOUD_DIR;
+		path = util_path_join(dir, "user-data");
 		ret = userdata_file(out, path, diag, err);
 		free(path);
+		if (ret == 0) {
+			memset(&im, 0, sizeof(im));
+			imds_nocloud_identity(&im, dir);
+			userdata_add_vars(*out, im.ident, im.nident);
+			imds_data_free(&im);
+		}
 		return ret;
 	case USERDATA_SRC_IMDS:
 		return userdata_imds(out, src, diag, err);

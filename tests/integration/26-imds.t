@@ -10,7 +10,7 @@ set -u
 . "$TOP_SRCDIR/tests/lib/servers.sh"
 . "$TOP_SRCDIR/tests/lib/fixtures.sh"
 
-plan 52
+plan 59
 setup_tmp
 
 # Never the machine's own cloud-init state.
@@ -169,6 +169,7 @@ vars: { docroot: /nonexistent }
 steps:
   - template: { src: site/id.in, dest: "{{ docroot }}/id" }
   - run: 'echo "$GITSTRAP_VAR_REGION $GITSTRAP_VAR_INSTANCE_ID" > {{ docroot }}/env'
+  - run: 'echo "$GITSTRAP_VAR_LOCAL_HOSTNAME" > {{ docroot }}/host'
 YML
 printf 'id={{ instance_id }} az={{ availability_zone }} ip={{ local_ipv4 }}\n' \
     >"$TMP/work-svc/site/id.in"
@@ -205,7 +206,8 @@ start_fake_imds --mode v2 --user-data "$TMP/boot.cc.gz" \
     --meta instance-id=i-0123456789abcdef0 \
     --meta placement/region=us-east-1 \
     --meta placement/availability-zone=us-east-1b \
-    --meta local-ipv4=172.31.5.6 || bail_out "fake imds"
+    --meta local-ipv4=172.31.5.6 \
+    --meta local-hostname=ip-172-31-5-6.ec2.internal || bail_out "fake imds"
 mkdir -p "$TMP/svc-root"
 gs boot run --once --imds="$IMDS_URL"
 is "$GS_RC" 0 "boot from gzip'd #cloud-config over IMDSv2 exits 0"
@@ -216,7 +218,9 @@ is "$(cat "$TMP/svc-root/id" 2>/dev/null)" \
     "identity vars in a template; service.vars override them"
 is "$(cat "$TMP/svc-root/env" 2>/dev/null)" "us-east-1 i-0123456789abcdef0" \
     "identity vars reach steps as GITSTRAP_VAR_*"
-like "$(cat "$TMP/boot.err")" "ev=imds.fetched .*protocol=v2 .*identity=4" \
+is "$(cat "$TMP/svc-root/host" 2>/dev/null)" "ip-172-31-5-6.ec2.internal" \
+    "local-hostname too"
+like "$(cat "$TMP/boot.err")" "ev=imds.fetched .*protocol=v2 .*identity=5" \
     "the fetch is logged"
 ok "no token in the boot log" sh -c "! grep -qFf '$TMP/tokens' '$TMP/boot.err'"
 is "$(count '^GET /latest/meta-data/public-hostname 404 token=yes$')" 1 \
@@ -236,6 +240,33 @@ is "$(cat "$TMP/svc-root2/id" 2>/dev/null)" \
     "id=i-0cloudinit az=eu-west-1a ip=10.0.0.7" \
     "identity from cloud-init's instance-data.json"
 is "$(wc -l <"$IMDS_LOG")" 0 "no request reached the metadata service"
+
+# --- the same boot from a NoCloud seed: identity from its meta-data
+mkdir -p "$TMP/seed3" "$TMP/svc-root3"
+sed -e "s|$TMP/state|$TMP/state3|" -e "s|$TMP/svc-root|$TMP/svc-root3|" \
+    -e "s|$TMP/www/webcache|$TMP/www/webcache3|" \
+    "$TMP/boot.cc" >"$TMP/seed3/user-data"
+cat >"$TMP/seed3/meta-data" <<'YML'
+instance-id: iid-nocloud01
+local-hostname: web-3
+local-ipv4: 192.168.7.3
+network-interfaces: |
+  auto eth0
+YML
+: >"$IMDS_LOG"
+gs boot3 run --once --nocloud="$TMP/seed3"
+is "$GS_RC" 0 "boot from a NoCloud seed exits 0"
+is "$(cat "$TMP/svc-root3/id" 2>/dev/null)" \
+    "id=iid-nocloud01 az=from-vars ip=192.168.7.3" \
+    "identity from the seed's meta-data"
+is "$(cat "$TMP/svc-root3/host" 2>/dev/null)" "web-3" \
+    "local-hostname from the seed's meta-data"
+is "$(wc -l <"$IMDS_LOG")" 0 "NoCloud: no request reached the metadata service"
+rm "$TMP/seed3/meta-data"
+gs boot3b check --nocloud="$TMP/seed3"
+is "$GS_RC" 0 "a seed without meta-data is still good"
+like "$(cat "$TMP/boot3b.err")" "ev=nocloud.identity file=$TMP/seed3/meta-data msg=\"no meta-data" \
+    "and says it has no identity"
 
 # --- resident: HUP asks the metadata service again
 : >"$IMDS_LOG"
