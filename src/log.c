@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ static enum log_level	 log_lvl = LOG_LEVEL_INFO;
 static enum log_format	 log_fmt = LOG_FORMAT_TEXT;
 static char		*log_secrets[LOG_MAXSECRETS];
 static size_t		 log_nsecrets;
+/* the data fetch registers and logs from a thread of its own at boot */
+static pthread_mutex_t	 log_secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *log_level_names[] = { "error", "warn", "info", "debug" };
 
@@ -83,9 +86,10 @@ log_add_secret(const char *s)
 	/* very short values would scrub innocent text: not worth it */
 	if (s == NULL || strlen(s) < 4)
 		return;
+	pthread_mutex_lock(&log_secrets_lock);
 	for (i = 0; i < log_nsecrets; i++)
 		if (strcmp(log_secrets[i], s) == 0)
-			return;
+			goto out;
 	if (log_nsecrets == LOG_MAXSECRETS) {
 		free(log_secrets[0]);
 		memmove(log_secrets, log_secrets + 1,
@@ -93,6 +97,8 @@ log_add_secret(const char *s)
 		log_nsecrets--;
 	}
 	log_secrets[log_nsecrets++] = xstrdup(s);
+out:
+	pthread_mutex_unlock(&log_secrets_lock);
 }
 
 /* replace every registered secret by "***", and drop URL userinfo */
@@ -102,6 +108,7 @@ log_scrub(char *line)
 	size_t	 i, slen;
 	char	*p, *q, *end;
 
+	pthread_mutex_lock(&log_secrets_lock);
 	for (i = 0; i < log_nsecrets; i++) {
 		slen = strlen(log_secrets[i]);
 		while ((p = strstr(line, log_secrets[i])) != NULL) {
@@ -109,6 +116,7 @@ log_scrub(char *line)
 			memmove(p + 3, p + slen, strlen(p + slen) + 1);
 		}
 	}
+	pthread_mutex_unlock(&log_secrets_lock);
 	for (p = line; (p = strstr(p, "://")) != NULL; p += 3) {
 		end = p + 3 + strcspn(p + 3, "/ \"?#");
 		for (q = end; q > p + 3; q--)

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,34 +663,118 @@ out:
 }
 
 /* data: fetch; when the ref moved, build a release and switch to it */
+/*
+ * The data mirror's fetch. When the service is due (at boot) it runs in a
+ * thread of its own while the service is fetched and its recipe runs
+ * (a package install: seconds to minutes), as nothing of the data is used
+ * before the unpack; else in line. Only libgit2 and the mirror's own
+ * files are touched there; the status is the caller's.
+ */
+struct pipeline_fetch {
+	const struct gitstrap	*gs;
+	struct gs_repo		*repo;
+	char			 commit[GS_HEXLEN + 1];
+	int			 fetched;
+	int			 rc;		/* -1: err is set */
+	struct gs_error		 err;
+	int			 done;
+	int			 threaded;	/* thread still to be joined */
+	pthread_t		 thread;
+};
+
+static void
+pipeline_fetch_data(struct pipeline_fetch *f)
+{
+	const struct gs_data_conf	*d = &f->gs->conf->data;
+	struct gs_error			 e2;
+	char				*gitdir, *mark;
+
+	gitdir = util_path_join(f->gs->state_dir, "data.git");
+	mark = pipeline_mark(gitdir);
+	f->rc = repo_open(&f->repo, gitdir, &d->repo, "data", &f->err);
+	if (f->rc == 0)
+		f->rc = repo_update(f->repo, f->commit, &f->fetched, &f->err);
+	/* a full disk here costs space, not data: go on */
+	if (f->rc == 0 && f->fetched && repo_gc(f->repo, &e2) == -1)
+		log_warnx("repo.gc", "repo=data err=\"%s\"", e2.msg);
+	pipeline_unmark(mark);
+	free(gitdir);
+	f->done = 1;
+}
+
+static void *
+pipeline_fetch_thread(void *arg)
+{
+	pipeline_fetch_data(arg);
+	return NULL;
+}
+
+/* the fetch in a thread; in line later if no thread can be had */
+static void
+pipeline_fetch_start(struct pipeline_fetch *f)
+{
+	sigset_t	all, old;
+	int		rc;
+
+	/* signals stay the main thread's, taken between cycles */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&f->thread, NULL, pipeline_fetch_thread, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("data.fetch.thread", "msg=\"fetching after the "
+		    "service\"");
+		return;
+	}
+	f->threaded = 1;
+}
+
+/* the fetch's outcome: joined, or done now */
+static void
+pipeline_fetch_finish(struct pipeline_fetch *f)
+{
+	if (f->threaded) {
+		pthread_join(f->thread, NULL);
+		f->threaded = 0;
+	}
+	if (!f->done)
+		pipeline_fetch_data(f);
+}
+
+static void
+pipeline_fetch_free(struct pipeline_fetch *f)
+{
+	if (f->threaded) {
+		pthread_join(f->thread, NULL);
+		f->threaded = 0;
+	}
+	repo_free(f->repo);
+	f->repo = NULL;
+}
+
 static int
-pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
-    struct gs_error *err)
+pipeline_data(struct gitstrap *gs, struct pipeline_fetch *f,
+    enum pipeline_result *out, struct gs_error *err)
 {
 	const struct gs_data_conf	*d = &gs->conf->data;
-	struct gs_repo			*repo = NULL;
+	struct gs_repo			*repo;
 	struct verify_result		 vr;
-	char				 commit[GS_HEXLEN + 1];
-	char				 cur[GS_RELIDLEN], *gitdir, *reldir, *mark;
+	char				*commit;
+	char				 cur[GS_RELIDLEN], *reldir;
 	int				 fetched, rc, ret = -1;
 
 	*out = PIPELINE_UNCHANGED;
-	gitdir = util_path_join(gs->state_dir, "data.git");
-	mark = pipeline_mark(gitdir);
-	rc = repo_open(&repo, gitdir, &d->repo, "data", err);
-	if (rc == 0)
-		rc = repo_update(repo, commit, &fetched, err);
-	if (rc == 0 && fetched) {
-		struct gs_error	e2;
-
-		gs->st.fetches_data++;
-		/* a full disk here costs space, not data: go on */
-		if (repo_gc(repo, &e2) == -1)
-			log_warnx("repo.gc", "repo=data err=\"%s\"", e2.msg);
-	}
-	pipeline_unmark(mark);
-	if (rc == -1)
+	pipeline_fetch_finish(f);
+	repo = f->repo;
+	commit = f->commit;
+	fetched = f->fetched;
+	if (f->rc == -1) {
+		*err = f->err;
 		goto out;
+	}
+	if (fetched)
+		gs->st.fetches_data++;
 	if (release_current(d->target, cur, err) == -1)
 		goto out;
 	if (cur[0] != '\0') {
@@ -733,8 +819,6 @@ pipeline_data(struct gitstrap *gs, enum pipeline_result *out,
 out:
 	if (ret == -1)
 		pipeline_prefix(err, "data");
-	repo_free(repo);
-	free(gitdir);
 	return ret;
 }
 
@@ -813,10 +897,13 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
     struct gs_error *err)
 {
 	struct gs_status	*st = &gs->st;
+	struct pipeline_fetch	 fetch;
 	struct gs_error		 serr;
 	int			 rc;
 
 	memset(&serr, 0, sizeof(serr));
+	memset(&fetch, 0, sizeof(fetch));
+	fetch.gs = gs;
 	*out = PIPELINE_UNCHANGED;
 	st->last_attempt = time(NULL);
 	pipeline_describe(gs);
@@ -827,6 +914,7 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
 	if ((rc = repo_set_ca_file(gs->conf->ca_file, err)) == -1)
 		goto done;
 	if (pipeline_service_due(gs)) {
+		pipeline_fetch_start(&fetch);
 		rc = pipeline_service(gs, err);
 		/*
 		 * At boot the data needs the service layer: stop. Later (with
@@ -841,13 +929,14 @@ pipeline_run(struct gitstrap *gs, enum pipeline_result *out,
 			    "on syncing\"", serr.msg);
 		}
 	}
-	if (pipeline_data(gs, out, err) == -1)
+	if (pipeline_data(gs, &fetch, out, err) == -1)
 		rc = -1;
 	else if (rc == -1)
 		*err = serr;
 	if (rc == 0)
 		gs->booted = 1;
 done:
+	pipeline_fetch_free(&fetch);
 	if (rc == 0) {
 		st->last_success = time(NULL);
 		st->consecutive_failures = 0;

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,11 @@ repo_lib_init(void)
 static char	*repo_ca_file;
 /* "file\ndir" as last handed to libgit2 */
 static char	*repo_ca_applied;
+/*
+ * The service and the data are fetched at once at boot: the CAs are
+ * handed over by whichever connects first, before either connects.
+ */
+static pthread_mutex_t	repo_ca_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
 repo_set_ca_file(const char *file, struct gs_error *err)
@@ -167,20 +173,22 @@ repo_tls_trust(struct gs_repo *r, struct gs_error *err)
 		return 0;
 	xasprintf(&want, "%s\n%s", file != NULL ? file : "",
 	    dir != NULL ? dir : "");
-	if (repo_ca_applied != NULL && strcmp(repo_ca_applied, want) == 0) {
-		free(want);
-		return 0;
+	pthread_mutex_lock(&repo_ca_lock);
+	if (repo_ca_applied != NULL && strcmp(repo_ca_applied, want) == 0)
+		rc = 0;
+	else if ((rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file,
+	    dir)) < 0)
+		repo_seterr(err, rc, "%s: CA certificates %s%s%s", r->what,
+		    file != NULL ? file : "", file != NULL && dir != NULL ?
+		    ", " : "", dir != NULL ? dir : "");
+	else {
+		free(repo_ca_applied);
+		repo_ca_applied = want;
+		want = NULL;
 	}
-	if ((rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file,
-	    dir)) < 0) {
-		free(want);
-		return repo_seterr(err, rc, "%s: CA certificates %s%s%s",
-		    r->what, file != NULL ? file : "", file != NULL &&
-		    dir != NULL ? ", " : "", dir != NULL ? dir : "");
-	}
-	free(repo_ca_applied);
-	repo_ca_applied = want;
-	return 0;
+	pthread_mutex_unlock(&repo_ca_lock);
+	free(want);
+	return rc < 0 ? -1 : 0;
 }
 
 void
