@@ -320,25 +320,39 @@ imds_json_get(const struct yml_node *n, const char *dotted)
 	return n != NULL && n->type == YML_SCALAR ? n->str : NULL;
 }
 
+/*
+ * A file of instance metadata, parsed (JSON is YAML: the same parser,
+ * with the same limits); -1 after a warning under event ev.
+ */
+static int
+imds_read_doc(const char *path, const char *ev, char **buf,
+    struct yml_doc **doc)
+{
+	struct gs_error	err;
+	size_t		len;
+
+	if (util_read_file(path, 1024 * 1024, buf, &len, &err) == -1 ||
+	    yml_parse(doc, path, *buf, len, &err) == -1) {
+		log_warnx(ev, "err=\"%s\" msg=\"no instance identity vars\"",
+		    err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 void
 imds_cloud_identity(struct imds_data *im)
 {
 	struct yml_doc	*doc = NULL;
-	struct gs_error	 err;
 	const char	*dir, *val;
 	char		*path, *buf = NULL;
-	size_t		 len, i;
+	size_t		 i;
 
 	if ((dir = getenv("GITSTRAP_CLOUD_RUN_DIR")) == NULL || *dir == '\0')
 		dir = IMDS_CLOUD_RUN_DIR;
 	path = util_path_join(dir, "instance-data.json");
-	/* JSON is YAML: the same parser, with the same limits */
-	if (util_read_file(path, 1024 * 1024, &buf, &len, &err) == -1 ||
-	    yml_parse(&doc, path, buf, len, &err) == -1) {
-		log_warnx("imds.identity", "err=\"%s\" msg=\"no instance "
-		    "identity vars\"", err.msg);
+	if (imds_read_doc(path, "imds.identity", &buf, &doc) == -1)
 		goto out;
-	}
 	for (i = 0; i < IMDS_NIDENT; i++)
 		if ((val = imds_json_get(doc->root,
 		    imds_ident[i].cloud_init)) != NULL && val[0] != '\0')
@@ -353,10 +367,9 @@ void
 imds_nocloud_identity(struct imds_data *im, const char *dir)
 {
 	struct yml_doc	*doc = NULL;
-	struct gs_error	 err;
 	const struct yml_node *v;
 	char		*path, *buf = NULL;
-	size_t		 len, i;
+	size_t		 i;
 
 	path = util_path_join(dir, "meta-data");
 	if (!util_exists(path)) {
@@ -364,12 +377,8 @@ imds_nocloud_identity(struct imds_data *im, const char *dir)
 		    "instance identity vars\"", path);
 		goto out;
 	}
-	if (util_read_file(path, 1024 * 1024, &buf, &len, &err) == -1 ||
-	    yml_parse(&doc, path, buf, len, &err) == -1) {
-		log_warnx("nocloud.identity", "err=\"%s\" msg=\"no instance "
-		    "identity vars\"", err.msg);
+	if (imds_read_doc(path, "nocloud.identity", &buf, &doc) == -1)
 		goto out;
-	}
 	/* the metadata service's names, at the top level */
 	for (i = 0; i < IMDS_NIDENT; i++)
 		if (strchr(imds_ident[i].path, '/') == NULL &&

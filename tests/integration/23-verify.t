@@ -133,6 +133,19 @@ data:
 YML
 }
 
+# expect_config_error NAME AT WANT DESC: `check` of $TMP/NAME.yml exits 2
+# with WANT at line 7, at the column just after the text AT
+expect_config_error() {
+	local col
+
+	gs "$1" check -c "$TMP/$1.yml"
+	is "$GS_RC" 2 "$4"
+	col=$(awk -v at="$2" 'NR == 7 { print index($0, at) + length(at) }' \
+	    "$TMP/$1.yml")
+	is "$(grep -v ev=transport "$TMP/$1.err")" "$TMP/$1.yml:7:$col: $3" \
+	    "$4: the error names the place"
+}
+
 # expect_refused NAME ERROR DESC: the run exited 1 with exactly ERROR,
 # published nothing new, and the previous page (if any) is still served
 expect_refused() {
@@ -288,12 +301,9 @@ like "$(jqr "$TMP/state-dr/status.json" .last_error)" \
     "cannot verify: verify.revoked_keys $TMP/nonexistent: No such file" \
     "a missing revoked_keys file is named"
 dconf drc dr "{ gpg_keyring: $K/keyring.gpg, revoked_keys: $K/revoked }"
-gs drc check -c "$TMP/drc.yml"
-is "$GS_RC" 2 "revoked_keys without allowed_signers is a config error"
-col=$(awk 'NR == 7 { print index($0, "revoked_keys: ") + 14 }' "$TMP/drc.yml")
-is "$(grep -v ev=transport "$TMP/drc.err")" \
-    "$TMP/drc.yml:7:$col: data.verify.revoked_keys: revokes SSH keys: needs allowed_signers" \
-    "and names the place"
+expect_config_error drc "revoked_keys: " \
+    "data.verify.revoked_keys: revokes SSH keys: needs allowed_signers" \
+    "revoked_keys without allowed_signers is a config error"
 
 # both kinds allowed
 dconf both dg "{ allowed_signers: $K/allowed_signers, gpg_keyring: $K/keyring.gpg }"
@@ -394,12 +404,9 @@ expect_refused dt "data: ref \"main\" (refs/heads/main) is not an annotated tag,
 is "$(release_count "$TMP/state-dt")" 1 "mode tag: no refused tag built a release"
 
 dconf dtc dt "{ allowed_signers: $K/allowed_signers, mode: tag }" refs/heads/main
-gs dtc check -c "$TMP/dtc.yml"
-is "$GS_RC" 2 "mode tag with a refs/heads/ ref is a config error"
-col=$(awk 'NR == 7 { print index($0, "mode: tag") + 6 }' "$TMP/dtc.yml")
-is "$(grep -v ev=transport "$TMP/dtc.err")" \
-    "$TMP/dtc.yml:7:$col: data.verify.mode: tag needs data.ref to name a tag, not \"refs/heads/main\"" \
-    "mode tag: the config error names the place"
+expect_config_error dtc "mode: " \
+    "data.verify.mode: tag needs data.ref to name a tag, not \"refs/heads/main\"" \
+    "mode tag with a refs/heads/ ref is a config error"
 dconf dtc dt "{ allowed_signers: $K/allowed_signers, mode: tag }" "$tagged"
 gs dtc2 check -c "$TMP/dtc.yml"
 is "$GS_RC" 2 "mode tag with a commit id is a config error"
