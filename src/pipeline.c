@@ -662,7 +662,6 @@ out:
 	return ret;
 }
 
-/* data: fetch; when the ref moved, build a release and switch to it */
 /*
  * The data mirror's fetch. When the service is due (at boot) it runs in a
  * thread of its own while the service is fetched and its recipe runs
@@ -730,14 +729,20 @@ pipeline_fetch_start(struct pipeline_fetch *f)
 	f->threaded = 1;
 }
 
-/* the fetch's outcome: joined, or done now */
 static void
-pipeline_fetch_finish(struct pipeline_fetch *f)
+pipeline_fetch_join(struct pipeline_fetch *f)
 {
 	if (f->threaded) {
 		pthread_join(f->thread, NULL);
 		f->threaded = 0;
 	}
+}
+
+/* the fetch's outcome: joined, or done now */
+static void
+pipeline_fetch_finish(struct pipeline_fetch *f)
+{
+	pipeline_fetch_join(f);
 	if (!f->done)
 		pipeline_fetch_data(f);
 }
@@ -745,14 +750,12 @@ pipeline_fetch_finish(struct pipeline_fetch *f)
 static void
 pipeline_fetch_free(struct pipeline_fetch *f)
 {
-	if (f->threaded) {
-		pthread_join(f->thread, NULL);
-		f->threaded = 0;
-	}
+	pipeline_fetch_join(f);
 	repo_free(f->repo);
 	f->repo = NULL;
 }
 
+/* data: fetch; when the ref moved, build a release and switch to it */
 static int
 pipeline_data(struct gitstrap *gs, struct pipeline_fetch *f,
     enum pipeline_result *out, struct gs_error *err)
