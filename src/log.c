@@ -87,9 +87,19 @@ log_add_secret(const char *s)
 	if (s == NULL || strlen(s) < 4)
 		return;
 	pthread_mutex_lock(&log_secrets_lock);
+	/*
+	 * Known: it becomes the newest, so that the ones registered on every
+	 * cycle (credentials) are never the ones a full list drops.
+	 */
 	for (i = 0; i < log_nsecrets; i++)
-		if (strcmp(log_secrets[i], s) == 0)
+		if (strcmp(log_secrets[i], s) == 0) {
+			char	*t = log_secrets[i];
+
+			memmove(log_secrets + i, log_secrets + i + 1,
+			    (log_nsecrets - i - 1) * sizeof(*log_secrets));
+			log_secrets[log_nsecrets - 1] = t;
 			goto out;
+		}
 	if (log_nsecrets == LOG_MAXSECRETS) {
 		free(log_secrets[0]);
 		memmove(log_secrets, log_secrets + 1,

@@ -126,6 +126,42 @@ test_redaction(void **state)
 	free(out);
 }
 
+/*
+ * The list is bounded (a new IMDS token at each reload): a secret that is
+ * registered again on every cycle, as credentials are, is never the one
+ * dropped, however many others come and go.
+ */
+static void
+emit_many_secrets(void)
+{
+	char	tok[32];
+	int	i;
+
+	log_set(LOG_LEVEL_INFO, LOG_FORMAT_TEXT);
+	for (i = 0; i < 100; i++) {
+		log_add_secret("repo-password-1");
+		snprintf(tok, sizeof(tok), "imds-token-%03d", i);
+		log_add_secret(tok);
+		log_info("x", "a=repo-password-1 b=%s", tok);
+	}
+	log_info("x", "c=imds-token-000");
+}
+
+static void
+test_redaction_bounded(void **state)
+{
+	char	*out;
+
+	(void)state;
+	out = capture(emit_many_secrets);
+	assert_null(strstr(out, "repo-password-1"));
+	assert_null(strstr(out, "b=imds-token"));
+	/* the oldest token is gone from the list: the bound is real */
+	assert_non_null(strstr(out, "c=imds-token-000"));
+	assert_non_null(strstr(out, "a=*** b=***"));
+	free(out);
+}
+
 static void
 test_parse(void **state)
 {
@@ -148,6 +184,7 @@ main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_redaction),
+		cmocka_unit_test(test_redaction_bounded),
 		cmocka_unit_test(test_parse),
 	};
 
