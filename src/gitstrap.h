@@ -146,6 +146,8 @@ int	util_mkdir_p(const char *, mode_t, struct gs_error *);
 /* a real dir owned by us, with this mode (made when missing) */
 int	util_own_dir(const char *, mode_t, struct gs_error *);
 int	util_rm_rf(const char *, struct gs_error *);
+/* a new 0700 directory $TMPDIR/prefix.RANDOM (/tmp without TMPDIR) */
+int	util_private_tmpdir(const char *prefix, char **out, struct gs_error *);
 /* write dir/name through dir/.name.tmp + fsync + rename + fsync(dir) */
 int	util_write_atomic(const char *dir, const char *name, const void *,
 	    size_t, mode_t, struct gs_error *);

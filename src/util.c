@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -344,6 +345,37 @@ util_mkdir_p(const char *path, mode_t mode, struct gs_error *err)
 	if (mkdir(path, mode) == -1 && errno != EEXIST)
 		return gs_error_sys(err, "mkdir %s", path);
 	return 0;
+}
+
+int
+util_private_tmpdir(const char *prefix, char **out, struct gs_error *err)
+{
+	const char	*base = getenv("TMPDIR");
+	unsigned char	 r[8];
+	int		 tries;
+
+	*out = NULL;
+	if (base == NULL || *base != '/')
+		base = "/tmp";
+	/* as mkdtemp(3): a random name, made by us or not at all */
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return gs_error_sys(err, "getrandom");
+		xasprintf(out, "%s/%s.%02x%02x%02x%02x%02x%02x%02x%02x", base,
+		    prefix, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+		if (mkdir(*out, 0700) == 0)
+			return 0;
+		if (errno != EEXIST) {
+			gs_error_sys(err, "mkdir %s", *out);
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		free(*out);
+		*out = NULL;
+	}
+	return gs_error_set(err, GS_E_RUNTIME, 0, "%s/%s.*: no free "
+	    "name", base, prefix);
 }
 
 /*

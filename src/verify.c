@@ -95,19 +95,9 @@ static int
 verify_tmp_new(struct verify_tmp *t, const struct repo_signed *s,
     struct gs_error *err)
 {
-	const char	*base = getenv("TMPDIR");
-
 	memset(t, 0, sizeof(*t));
-	if (base == NULL || *base != '/')
-		base = "/tmp";
-	xasprintf(&t->dir, "%s/gitstrap-verify.XXXXXX", base);
-	/* mkdtemp makes it 0700 */
-	if (mkdtemp(t->dir) == NULL) {
-		gs_error_sys(err, "mkdtemp %s", t->dir);
-		free(t->dir);
-		t->dir = NULL;
+	if (util_private_tmpdir("gitstrap-verify", &t->dir, err) == -1)
 		return -1;
-	}
 	t->sig = util_path_join(t->dir, "signature");
 	t->payload = util_path_join(t->dir, "payload");
 	t->out = util_path_join(t->dir, "stdout");

@@ -412,6 +412,46 @@ test_read_secret(void **state)
 	secret_is(t->dir, "\n", "");
 }
 
+/* a fresh 0700 dir in TMPDIR each time; /tmp when TMPDIR is not absolute */
+static void
+test_private_tmpdir(void **state)
+{
+	struct tmp	*t = *state;
+	struct gs_error	 err;
+	struct stat	 st;
+	char		*a, *b, *old, prefix[300];
+
+	old = getenv("TMPDIR") != NULL ? xstrdup(getenv("TMPDIR")) : NULL;
+	setenv("TMPDIR", t->dir, 1);
+	assert_int_equal(util_private_tmpdir("pt", &a, &err), 0);
+	assert_int_equal(util_private_tmpdir("pt", &b, &err), 0);
+	assert_string_not_equal(a, b);
+	snprintf(prefix, sizeof(prefix), "%s/pt.", t->dir);
+	assert_int_equal(strncmp(a, prefix, strlen(prefix)), 0);
+	assert_int_equal(lstat(a, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(rmdir(a), 0);
+	assert_int_equal(rmdir(b), 0);
+	free(a);
+	free(b);
+	setenv("TMPDIR", "relative", 1);
+	assert_int_equal(util_private_tmpdir("gitstrap-test-pt", &a, &err), 0);
+	assert_int_equal(strncmp(a, "/tmp/gitstrap-test-pt.", 22), 0);
+	assert_int_equal(rmdir(a), 0);
+	free(a);
+	/* a TMPDIR that is not there: one error naming the path */
+	setenv("TMPDIR", "/nonexistent-gitstrap", 1);
+	assert_int_equal(util_private_tmpdir("pt", &a, &err), -1);
+	assert_null(a);
+	assert_non_null(strstr(err.msg, "mkdir /nonexistent-gitstrap/pt."));
+	if (old != NULL)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old);
+}
+
 static void
 test_dirs(void **state)
 {
@@ -453,6 +493,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_read_secret, tmp_setup,
 		    tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_dirs, tmp_setup,
+		    tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_private_tmpdir, tmp_setup,
 		    tmp_teardown),
 	};
 
