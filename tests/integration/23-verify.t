@@ -109,6 +109,17 @@ signed_commit() {
 	resign "$repo" "$@"
 }
 
+# sync_signed NAME VERSION GITOPTS...: data version VERSION committed to
+# repo NAME, signed with the key GITOPTS name, then `sync -c NAME.yml` as
+# run NAME<VERSION>; c is the new commit
+sync_signed() {
+	local name=$1 version=$2
+
+	shift 2
+	c=$(signed_commit "$name" "$version" "$@") || bail_out "commit"
+	gs "$name$version" sync -c "$TMP/$name.yml"
+}
+
 # release_count STATE: how many releases were built for $TMP/state-NAME
 # (they live beside its target, $TMP/www-NAME/site)
 release_count() {
@@ -181,13 +192,11 @@ gs ds2 sync -c "$TMP/ds.yml"
 expect_refused ds "data: commit $c: not signed" "unsigned" "<h1>data version 1</h1>"
 is "$(release_count "$TMP/state-ds")" 1 "unsigned: no release is built"
 
-c=$(signed_commit ds 3 "${SSH_STRANGER[@]}") || bail_out "commit"
-gs ds3 sync -c "$TMP/ds.yml"
+sync_signed ds 3 "${SSH_STRANGER[@]}"
 expect_refused ds "data: commit $c: signature by a key not in allowed_signers ($FP_STRANGER)" \
     "unknown SSH key" "<h1>data version 1</h1>"
 
-c=$(signed_commit ds 4 "${SSH_OLD[@]}") || bail_out "commit"
-gs ds4 sync -c "$TMP/ds.yml"
+sync_signed ds 4 "${SSH_OLD[@]}"
 expect_refused ds "data: commit $c: signature by a key expired in allowed_signers ($FP_OLD)" \
     "SSH key past its valid-before" "<h1>data version 1</h1>"
 
@@ -203,16 +212,14 @@ gs ds5 sync -c "$TMP/ds.yml"
 expect_refused ds "data: commit $forged: bad signature" \
     "signature over different content" "<h1>data version 1</h1>"
 
-c=$(signed_commit ds 6 "${GPG_GOOD[@]}") || bail_out "commit"
-gs ds6 sync -c "$TMP/ds.yml"
+sync_signed ds 6 "${GPG_GOOD[@]}"
 expect_refused ds "data: commit $c: signed with an OpenPGP key but no gpg_keyring configured" \
     "OpenPGP signature, SSH keys only" "<h1>data version 1</h1>"
 is "$(release_count "$TMP/state-ds")" 1 "no refused commit built a release"
 is "$(jqr "$TMP/state-ds/status.json" .data.signer)" good@test \
     "status.json still names the signer of what is served"
 
-c=$(signed_commit ds 7 "${SSH_GOOD[@]}") || bail_out "commit"
-gs ds7 sync -c "$TMP/ds.yml"
+sync_signed ds 7 "${SSH_GOOD[@]}"
 is "$GS_RC" 0 "the next good commit deploys"
 is "$(cat "$TMP/www-ds/site/index.html" 2>/dev/null)" "<h1>data version 7</h1>" \
     "and is served"
@@ -226,13 +233,11 @@ has "$TMP/dg1.err" \
     "ev=verify.ok repo=data commit=${c:0:12} ref=main mode=head kind=gpg signer=\"Good Signer <gpg@test>\" key=$FPR_GOOD" \
     "the OpenPGP signer and fingerprint are logged"
 
-c=$(signed_commit dg 2 "${GPG_STRANGER[@]}") || bail_out "commit"
-gs dg2 sync -c "$TMP/dg.yml"
+sync_signed dg 2 "${GPG_STRANGER[@]}"
 expect_refused dg "data: commit $c: signature by a key not in gpg_keyring ($ID_STRANGER)" \
     "unknown OpenPGP key" "<h1>data version 1</h1>"
 
-c=$(signed_commit dg 3 "${GPG_OLD[@]}") || bail_out "commit"
-gs dg3 sync -c "$TMP/dg.yml"
+sync_signed dg 3 "${GPG_OLD[@]}"
 expect_refused dg "data: commit $c: signature by an expired key ($ID_OLD)" \
     "expired OpenPGP key" "<h1>data version 1</h1>"
 
@@ -246,8 +251,7 @@ gs dg4 sync -c "$TMP/dg.yml"
 expect_refused dg "data: commit $c: signature by a revoked key ($ID_REV)" \
     "revoked OpenPGP key" "<h1>data version 1</h1>"
 
-c=$(signed_commit dg 5 "${SSH_GOOD[@]}") || bail_out "commit"
-gs dg5 sync -c "$TMP/dg.yml"
+sync_signed dg 5 "${SSH_GOOD[@]}"
 expect_refused dg "data: commit $c: signed with an SSH key but no allowed_signers configured" \
     "SSH signature, OpenPGP keys only" "<h1>data version 1</h1>"
 is "$(release_count "$TMP/state-dg")" 1 "no refused commit built a release"
@@ -263,14 +267,12 @@ dconf dr dr "{ allowed_signers: $K/allowed_signers, revoked_keys: $K/revoked }"
 gs dr1 run --once -c "$TMP/dr.yml"
 is "$GS_RC" 0 "an empty revoked_keys revokes nothing"
 cat "$K/stranger.pub" >"$K/revoked"
-c=$(signed_commit dr 2 "${SSH_GONE[@]}") || bail_out "commit"
-gs dr2 sync -c "$TMP/dr.yml"
+sync_signed dr 2 "${SSH_GONE[@]}"
 is "$GS_RC" 0 "a revoked key list without the signing key"
 is "$(cat "$TMP/www-dr/site/index.html" 2>/dev/null)" "<h1>data version 2</h1>" \
     "and its commit is served"
 cat "$K/gone.pub" >>"$K/revoked"
-c=$(signed_commit dr 3 "${SSH_GONE[@]}") || bail_out "commit"
-gs dr3 sync -c "$TMP/dr.yml"
+sync_signed dr 3 "${SSH_GONE[@]}"
 expect_refused dr "data: commit $c: signature by a key revoked in revoked_keys ($FP_GONE)" \
     "SSH key in a revoked key list" "<h1>data version 2</h1>"
 ssh-keygen -q -k -f "$K/revoked.krl" "$K/gone.pub" 2>/dev/null || bail_out "KRL"
@@ -278,8 +280,7 @@ dconf dr dr "{ allowed_signers: $K/allowed_signers, revoked_keys: $K/revoked.krl
 gs dr4 sync -c "$TMP/dr.yml"
 expect_refused dr "data: commit $c: signature by a key revoked in revoked_keys ($FP_GONE)" \
     "SSH key in a KRL" "<h1>data version 2</h1>"
-c=$(signed_commit dr 5 "${SSH_GOOD[@]}") || bail_out "commit"
-gs dr5 sync -c "$TMP/dr.yml"
+sync_signed dr 5 "${SSH_GOOD[@]}"
 is "$GS_RC" 0 "a key the KRL does not revoke deploys"
 is "$(cat "$TMP/www-dr/site/index.html" 2>/dev/null)" "<h1>data version 5</h1>" \
     "and is served"
@@ -287,8 +288,7 @@ is "$(release_count "$TMP/state-dr")" 3 "no revoked commit built a release"
 # a revocation file ssh-keygen cannot read is an error, not a verdict
 printf 'not a key\n' >"$K/revoked.bad"
 dconf dr dr "{ allowed_signers: $K/allowed_signers, revoked_keys: $K/revoked.bad }"
-c=$(signed_commit dr 6 "${SSH_GOOD[@]}") || bail_out "commit"
-gs dr6 sync -c "$TMP/dr.yml"
+sync_signed dr 6 "${SSH_GOOD[@]}"
 is "$GS_RC" 1 "an unreadable revoked_keys file fails the run"
 is "$(jqr "$TMP/state-dr/status.json" .last_error)" \
     "data: commit $c: cannot verify: verify.revoked_keys $K/revoked.bad: neither a KRL nor a list of public keys" \
