@@ -20,18 +20,8 @@ start_git_daemon || bail_out "git daemon"
 start_http_git || bail_out "smart HTTP"
 
 # conf NAME URL REF [EXTRA]: a data-only config
-conf() {
-	write_config "$TMP/$1.yml" <<YML
-state_dir: $TMP/state-$1
-data:
-  repo: $2
-  ref: "$3"
-  target: $TMP/www-$1/site
-  unpack:
-    - archive: cache_storage_for_open_qa.tar.gz
-      strip_components: 2
-${4:-}
-YML
+conf() {	# NAME URL REF [EXTRA]
+	data_conf "$1" "$2" "${4:-}" "$3"
 }
 
 page() {

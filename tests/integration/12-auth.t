@@ -17,16 +17,8 @@ url=$HTTP_GIT_URL/data.git
 printf '%s\n' "$secret" >"$TMP/token"
 printf 'wrong-password\n' >"$TMP/wrong"
 
-conf() {
-	write_config "$TMP/$1.yml" <<YML
-state_dir: $TMP/state-$1
-data:
-  repo: $2
-  ref: main
-  target: $TMP/www-$1/site
-  unpack: [ { archive: cache_storage_for_open_qa.tar.gz, strip_components: 2 } ]
-${3:-}
-YML
+conf() {	# NAME URL [EXTRA]
+	data_conf "$1" "$2" "${3:-}" main
 }
 
 conf file "$url" "  auth: { username: deploy, password_file: $TMP/token }"

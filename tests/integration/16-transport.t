@@ -12,15 +12,8 @@ setup_tmp
 data_commit data 1 >/dev/null || bail_out "data repo"
 make_tls_cert || bail_out "openssl"
 
-conf() {
-	write_config "$TMP/$1.yml" <<YML
-state_dir: $TMP/state-$1
-data:
-  repo: $2
-  target: $TMP/www-$1/site
-  unpack: [ { archive: cache_storage_for_open_qa.tar.gz, strip_components: 2 } ]
-${3:-}
-YML
+conf() {	# NAME URL [EXTRA]
+	data_conf "$@"
 }
 
 # --- HTTPS: a certificate from a CA the system trusts (here: one we name

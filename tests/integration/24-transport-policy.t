@@ -16,14 +16,7 @@ make_tls_cert || bail_out "openssl"
 start_git_daemon || bail_out "git daemon"
 
 conf() {	# NAME URL [EXTRA]
-	write_config "$TMP/$1.yml" <<YML
-state_dir: $TMP/state-$1
-data:
-  repo: $2
-  target: $TMP/www-$1/site
-  unpack: [ { archive: cache_storage_for_open_qa.tar.gz, strip_components: 2 } ]
-${3:-}
-YML
+	data_conf "$@"
 }
 
 # ---- deny: plain git:// and http:// remotes are config errors ----

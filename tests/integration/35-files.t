@@ -15,15 +15,8 @@ setup_tmp
 data_commit data 1 >/dev/null || bail_out "data repo"
 start_git_daemon || bail_out "git daemon"
 
-conf() {
-	write_config "$TMP/$1.yml" <<YML
-state_dir: $TMP/state-$1
-data:
-  repo: $GIT_DAEMON_URL/data.git
-  ref: main
-  target: $TMP/www-$1/site
-  unpack: [ { archive: cache_storage_for_open_qa.tar.gz, strip_components: 2 } ]
-YML
+conf() {	# NAME
+	data_conf "$1" "$GIT_DAEMON_URL/data.git" "" main
 }
 
 # --- a careless umask changes nothing

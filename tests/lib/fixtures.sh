@@ -59,6 +59,21 @@ write_config() {
 	cat >"$1"
 }
 
+# data_conf NAME URL [EXTRA] [REF]: $TMP/NAME.yml, a data-only config with
+# its state in $TMP/state-NAME and its web root $TMP/www-NAME/site, the
+# fixture's tarball unpacked there; REF (quoted) when given; EXTRA, YAML
+# lines appended as they are (indented: more data keys; else top-level)
+data_conf() {
+	{
+		printf 'state_dir: %s\n' "$TMP/state-$1"
+		printf 'data:\n  repo: %s\n' "$2"
+		[ -z "${4:-}" ] || printf '  ref: "%s"\n' "$4"
+		printf '  target: %s\n' "$TMP/www-$1/site"
+		printf '  unpack: [ { archive: cache_storage_for_open_qa.tar.gz, strip_components: 2 } ]\n'
+		printf '%s\n' "${3:-}"
+	} | write_config "$TMP/$1.yml"
+}
+
 # gs NAME ARGS...: run gitstrap; output in $TMP/NAME.out and $TMP/NAME.err,
 # exit status in GS_RC. Always returns 0.
 gs() {
